@@ -1,0 +1,67 @@
+# aiadmin — see README.md. Every target works on a fresh machine with Go;
+# `make test` installs the Valkey-compatible server the tests need.
+
+GO        ?= go
+BIN       := bin/aiadmin
+ARGS      ?=
+FUZZTIME  ?= 10s
+PKGS      := ./...
+
+.PHONY: all deps generate check-generate build run test test-short lint bench fuzz clean
+
+all: build
+
+## deps: install a Valkey-compatible server (redis-server 7) for the tests, if missing.
+deps:
+	@if command -v valkey-server >/dev/null 2>&1 || command -v redis-server >/dev/null 2>&1; then \
+		echo "deps: $$(command -v valkey-server || command -v redis-server) found"; \
+	else \
+		echo "deps: installing redis-server (Valkey-compatible) with apt-get"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null && \
+		$$SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true; \
+		command -v redis-server >/dev/null || { echo "deps: could not install redis-server; install valkey-server or redis-server and retry" >&2; exit 1; }; \
+	fi
+
+## generate: regenerate gen/ from openapi/admin.yaml.
+generate:
+	$(GO) tool oapi-codegen -config openapi/server.cfg.yaml openapi/admin.yaml
+	$(GO) tool oapi-codegen -config openapi/client.cfg.yaml openapi/admin.yaml
+
+## check-generate: fail when gen/ differs from what the spec generates.
+check-generate: generate
+	@git diff --exit-code -- gen/ || { echo "gen/ is stale: run make generate and commit the result" >&2; exit 1; }
+	@test -z "$$(git status --porcelain -- gen/)" || { git status --porcelain -- gen/; echo "gen/ has untracked changes: run make generate and commit the result" >&2; exit 1; }
+
+## build: build bin/aiadmin.
+build:
+	$(GO) build -o $(BIN) ./server/cmd/aiadmin
+
+## run: start the service on the embedded store with a living demo fleet.
+run: build
+	./$(BIN) $(ARGS)
+
+## test: install what the tests need, then run every test with the race detector.
+test: deps
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+## lint: go vet and staticcheck.
+lint:
+	$(GO) vet $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
+
+## bench: run the benchmarks once each; they print the ratios the issues ask for.
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m $(PKGS)
+
+## fuzz: run every fuzz target for FUZZTIME.
+fuzz:
+	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
+			echo "fuzz: $$pkg $$f ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+clean:
+	rm -rf bin

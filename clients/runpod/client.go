@@ -1,0 +1,411 @@
+// Package runpod is a typed client for RunPod's GraphQL API: it lists, reads,
+// stops and resumes the account's pods. Every call is bounded by a timeout,
+// reads are retried a few times on throttling and server errors, mutations
+// never are, and RunPod's free-form timestamps come back as RFC 3339 in UTC.
+package runpod
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Defaults for the zero values of Options.
+const (
+	DefaultURL        = "https://api.runpod.io/graphql"
+	DefaultTimeout    = 10 * time.Second
+	DefaultMaxRetries = 2
+	DefaultBackoff    = 100 * time.Millisecond
+)
+
+const (
+	// maxBackoff caps one wait between attempts.
+	maxBackoff = 2 * time.Second
+	// maxAnswerBytes bounds what is read of one answer; a whole account's
+	// pods fit in far less.
+	maxAnswerBytes = 8 << 20
+	// maxUpstreamText bounds how much of an upstream error message is quoted.
+	maxUpstreamText = 300
+)
+
+var (
+	// ErrUpstream marks every failure to get a usable answer from RunPod: a
+	// transport error or timeout, a non-200 status, a GraphQL error, or an
+	// answer that is not the expected JSON.
+	ErrUpstream = errors.New("runpod upstream failure")
+	// ErrPodNotFound means RunPod knows no pod with the id asked for.
+	ErrPodNotFound = errors.New("pod not found")
+)
+
+// Options configure a Client. Zero values take the defaults above.
+type Options struct {
+	// URL is the GraphQL endpoint.
+	URL string
+	// APIKey is sent as a bearer token, never in the URL.
+	APIKey string
+	// Timeout bounds one call, retries and waits between them included.
+	Timeout time.Duration
+	// HTTPClient sends the requests; nil means a client of its own.
+	HTTPClient *http.Client
+	// MaxRetries is how many times a read is tried again after a 429, a 5xx
+	// or a transport error; 0 means DefaultMaxRetries, negative means none.
+	MaxRetries int
+	// Backoff is the base wait before the first retry; it doubles for each
+	// further one, with jitter, up to 2 s.
+	Backoff time.Duration
+}
+
+// Client calls RunPod's GraphQL API. It is safe for concurrent use.
+type Client struct {
+	url        string
+	key        string
+	timeout    time.Duration
+	hc         *http.Client
+	maxRetries int
+	backoff    time.Duration
+}
+
+// New builds a Client from opts, filling in defaults. It fails when the API
+// key is missing or the URL is not an absolute http(s) URL.
+func New(opts Options) (*Client, error) {
+	if opts.APIKey == "" {
+		return nil, errors.New("runpod: an api key is required")
+	}
+	if opts.URL == "" {
+		opts.URL = DefaultURL
+	}
+	u, err := url.Parse(opts.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("runpod: the url must be an absolute http or https url")
+	}
+	if u.User != nil || u.RawQuery != "" {
+		// Credentials belong in the Authorization header, where they stay
+		// out of logs and error messages.
+		return nil, errors.New("runpod: the url must carry no credentials or query")
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{}
+	}
+	switch {
+	case opts.MaxRetries == 0:
+		opts.MaxRetries = DefaultMaxRetries
+	case opts.MaxRetries < 0:
+		opts.MaxRetries = 0
+	}
+	if opts.Backoff <= 0 {
+		opts.Backoff = DefaultBackoff
+	}
+	return &Client{
+		url:        u.String(),
+		key:        opts.APIKey,
+		timeout:    opts.Timeout,
+		hc:         opts.HTTPClient,
+		maxRetries: opts.MaxRetries,
+		backoff:    opts.Backoff,
+	}, nil
+}
+
+// ListPods returns every pod of the account (RunPod does not paginate), in
+// the order RunPod gives them. The list is empty, never nil, when there are
+// none.
+func (c *Client) ListPods(ctx context.Context) ([]Pod, error) {
+	var data struct {
+		Myself *struct {
+			Pods []*wirePod `json:"pods"`
+		} `json:"myself"`
+	}
+	const what = "listing pods"
+	if err := c.call(ctx, what, listPodsQuery, nil, true, &data); err != nil {
+		return nil, err
+	}
+	if data.Myself == nil {
+		return nil, c.failure(what, "answer has no account", nil)
+	}
+	pods := make([]Pod, 0, len(data.Myself.Pods))
+	for _, w := range data.Myself.Pods {
+		if w != nil {
+			pods = append(pods, w.pod())
+		}
+	}
+	return pods, nil
+}
+
+// GetPod returns the pod with the given id, or an error wrapping
+// ErrPodNotFound when RunPod knows no such pod.
+func (c *Client) GetPod(ctx context.Context, id string) (Pod, error) {
+	var data struct {
+		Pod *wirePod `json:"pod"`
+	}
+	what := "getting pod " + id
+	if err := c.call(ctx, what, getPodQuery, map[string]any{"podId": id}, true, &data); err != nil {
+		return Pod{}, err
+	}
+	if data.Pod == nil {
+		return Pod{}, fmt.Errorf("runpod: %s: %w", c.redact(what), ErrPodNotFound)
+	}
+	return data.Pod.pod(), nil
+}
+
+// StopPod asks RunPod to stop the pod, keeping its disk. It is never retried:
+// a failed call may or may not have reached RunPod.
+func (c *Client) StopPod(ctx context.Context, id string) error {
+	var data struct {
+		PodStop *struct {
+			ID string `json:"id"`
+		} `json:"podStop"`
+	}
+	what := "stopping pod " + id
+	if err := c.call(ctx, what, stopPodQuery, map[string]any{"podId": id}, false, &data); err != nil {
+		return err
+	}
+	if data.PodStop == nil {
+		return c.failure(what, "answer has no pod", nil)
+	}
+	return nil
+}
+
+// ResumePod asks RunPod to start a stopped on-demand pod again with gpuCount
+// GPUs (the pod's GPUCount). It is never retried.
+func (c *Client) ResumePod(ctx context.Context, id string, gpuCount int) error {
+	what := "resuming pod " + id
+	if gpuCount < 1 {
+		return fmt.Errorf("runpod: %s: gpu count %d is not positive", c.redact(what), gpuCount)
+	}
+	var data struct {
+		PodResume *struct {
+			ID string `json:"id"`
+		} `json:"podResume"`
+	}
+	vars := map[string]any{"podId": id, "gpuCount": gpuCount}
+	if err := c.call(ctx, what, resumePodQuery, vars, false, &data); err != nil {
+		return err
+	}
+	if data.PodResume == nil {
+		return c.failure(what, "answer has no pod", nil)
+	}
+	return nil
+}
+
+// upstreamError is a failure to get a usable answer. Its message is built by
+// the client alone, so it never holds request headers or the API key; it
+// matches ErrUpstream and, when there is one, the underlying cause (a context
+// error, say).
+type upstreamError struct {
+	msg   string
+	cause error
+}
+
+func (e *upstreamError) Error() string { return e.msg }
+
+func (e *upstreamError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{ErrUpstream}
+	}
+	return []error{ErrUpstream, e.cause}
+}
+
+// failure builds the error for an operation: "runpod: <what>: <detail>".
+func (c *Client) failure(what, detail string, cause error) error {
+	return &upstreamError{msg: c.redact("runpod: " + what + ": " + detail), cause: cause}
+}
+
+// redact removes the API key from text that may quote upstream answers or
+// caller input, should either ever hold it.
+func (c *Client) redact(s string) string {
+	if c.key == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, c.key, "[redacted]")
+}
+
+// attemptError is the outcome of one failed attempt.
+type attemptError struct {
+	detail    string
+	cause     error
+	retryable bool
+}
+
+// call runs one GraphQL operation and decodes its data into out. Reads
+// (retry true) are tried again after a 429, a 5xx or a transport error, with
+// exponential backoff and jitter; everything, waits included, fits in the
+// client's timeout.
+func (c *Client) call(ctx context.Context, what, query string, vars map[string]any, retry bool, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	body, err := json.Marshal(struct {
+		Query     string         `json:"query"`
+		Variables map[string]any `json:"variables,omitempty"`
+	}{query, vars})
+	if err != nil {
+		return c.failure(what, "encoding request: "+err.Error(), err)
+	}
+
+	attempts := 1
+	if retry {
+		attempts += c.maxRetries
+	}
+	for n := 1; ; n++ {
+		failed := c.attempt(ctx, body, out)
+		if failed == nil {
+			return nil
+		}
+		if !failed.retryable || n >= attempts {
+			detail := failed.detail
+			if n > 1 {
+				detail += fmt.Sprintf(" (after %d attempts)", n)
+			}
+			return c.failure(what, detail, failed.cause)
+		}
+		if err := sleep(ctx, c.wait(n)); err != nil {
+			detail := fmt.Sprintf("%s; no further attempt: %v", failed.detail, err)
+			if n > 1 {
+				detail += fmt.Sprintf(" (after %d attempts)", n)
+			}
+			return c.failure(what, detail, err)
+		}
+	}
+}
+
+// wait is how long to wait before retry n (1, 2, ...): the base doubled for
+// each earlier retry, capped, half of it fixed and half random so that
+// clients throttled together do not come back together.
+func (c *Client) wait(n int) time.Duration {
+	d := c.backoff
+	for i := 1; i < n && d < maxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, maxBackoff)
+	return d/2 + rand.N(d/2+1)
+}
+
+// sleep waits for d or until ctx is done, whichever comes first.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// attempt sends the request once and decodes the answer's data into out.
+func (c *Client) attempt(ctx context.Context, body []byte, out any) *attemptError {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return &attemptError{detail: "building request failed", cause: err}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Authorization", "Bearer "+c.key)
+
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return &attemptError{detail: "no answer: " + ctxErr.Error(), cause: ctxErr}
+		}
+		return &attemptError{detail: "sending request: " + transportText(err), cause: err, retryable: true}
+	}
+	defer resp.Body.Close()
+
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return &attemptError{detail: "reading answer: " + ctxErr.Error(), cause: ctxErr}
+		}
+		return &attemptError{detail: "reading answer: " + transportText(err), cause: err, retryable: true}
+	}
+	if len(data) > maxAnswerBytes {
+		return &attemptError{detail: fmt.Sprintf("answer larger than %d bytes", maxAnswerBytes)}
+	}
+
+	if resp.StatusCode != http.StatusOK {
+		detail := fmt.Sprintf("http %d", resp.StatusCode)
+		if msg := graphqlErrorText(data); msg != "" {
+			detail += ": graphql error: " + msg
+		}
+		retryable := resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
+		return &attemptError{detail: detail, retryable: retryable}
+	}
+
+	var answer struct {
+		Data   json.RawMessage `json:"data"`
+		Errors []graphqlError  `json:"errors"`
+	}
+	if err := json.Unmarshal(data, &answer); err != nil {
+		// The decoder names offsets and types, not the answer's content.
+		return &attemptError{detail: "malformed answer: " + err.Error(), cause: err}
+	}
+	if len(answer.Errors) > 0 {
+		return &attemptError{detail: "graphql error: " + joinErrors(answer.Errors)}
+	}
+	if len(answer.Data) == 0 || string(answer.Data) == "null" {
+		return &attemptError{detail: "answer has no data"}
+	}
+	if err := json.Unmarshal(answer.Data, out); err != nil {
+		return &attemptError{detail: "malformed answer: " + err.Error(), cause: err}
+	}
+	return nil
+}
+
+// graphqlError is one entry of a GraphQL answer's "errors".
+type graphqlError struct {
+	Message string `json:"message"`
+}
+
+// graphqlErrorText returns the messages of a GraphQL error answer, or "" when
+// data is not one; non-200 answers often carry them.
+func graphqlErrorText(data []byte) string {
+	var answer struct {
+		Errors []graphqlError `json:"errors"`
+	}
+	if json.Unmarshal(data, &answer) != nil || len(answer.Errors) == 0 {
+		return ""
+	}
+	return joinErrors(answer.Errors)
+}
+
+// joinErrors quotes the first message, bounded and cleaned of control
+// characters, and counts the others.
+func joinErrors(errs []graphqlError) string {
+	msg := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, errs[0].Message)
+	if r := []rune(msg); len(r) > maxUpstreamText {
+		msg = string(r[:maxUpstreamText]) + "…"
+	}
+	if msg == "" {
+		msg = "(no message)"
+	}
+	if len(errs) > 1 {
+		msg += fmt.Sprintf(" (and %d more)", len(errs)-1)
+	}
+	return msg
+}
+
+// transportText describes a transport error without the request URL that
+// *url.Error adds.
+func transportText(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}

@@ -1,0 +1,78 @@
+package runpod
+
+// Pod is one pod of the RunPod account, as the gateway needs it. Times are
+// RFC 3339 in UTC, or "" when RunPod gave none or one that could not be read.
+type Pod struct {
+	ID            string
+	Name          string
+	DesiredStatus string // CREATED, RUNNING, RESTARTING, EXITED, PAUSED, DEAD, TERMINATED
+	CostPerHr     float64
+	GPUCount      int
+	PodType       string // INTERRUPTABLE, RESERVED, BID, BACKGROUND, or ""
+	// LastStatusChange is when the pod last changed status, read out of
+	// RunPod's free-text lastStatusChange.
+	LastStatusChange string
+	LastStartedAt    string
+	UptimeSeconds    int
+	MachineID        string
+	GPUDisplayName   string
+	GPUTypeID        string
+	Location         string
+	DataCenterID     string
+}
+
+// podFields is the selection every pod query asks for: what Pod holds.
+const podFields = `id name desiredStatus costPerHr gpuCount podType lastStatusChange lastStartedAt uptimeSeconds machineId machine { gpuDisplayName gpuTypeId location dataCenterId }`
+
+const (
+	listPodsQuery  = `query ListPods { myself { pods { ` + podFields + ` } } }`
+	getPodQuery    = `query GetPod($podId: String!) { pod(input: {podId: $podId}) { ` + podFields + ` } }`
+	stopPodQuery   = `mutation StopPod($podId: String!) { podStop(input: {podId: $podId}) { id desiredStatus lastStatusChange } }`
+	resumePodQuery = `mutation ResumePod($podId: String!, $gpuCount: Int!) { podResume(input: {podId: $podId, gpuCount: $gpuCount}) { id desiredStatus } }`
+)
+
+// wirePod is a pod as the GraphQL answer carries it. Nullable strings decode
+// to "" when null.
+type wirePod struct {
+	ID               string       `json:"id"`
+	Name             string       `json:"name"`
+	DesiredStatus    string       `json:"desiredStatus"`
+	CostPerHr        float64      `json:"costPerHr"`
+	GPUCount         int          `json:"gpuCount"`
+	PodType          string       `json:"podType"`
+	LastStatusChange string       `json:"lastStatusChange"`
+	LastStartedAt    string       `json:"lastStartedAt"`
+	UptimeSeconds    int          `json:"uptimeSeconds"`
+	MachineID        string       `json:"machineId"`
+	Machine          *wireMachine `json:"machine"`
+}
+
+type wireMachine struct {
+	GPUDisplayName string `json:"gpuDisplayName"`
+	GPUTypeID      string `json:"gpuTypeId"`
+	Location       string `json:"location"`
+	DataCenterID   string `json:"dataCenterId"`
+}
+
+// pod converts the wire form, normalising its times.
+func (w wirePod) pod() Pod {
+	p := Pod{
+		ID:               w.ID,
+		Name:             w.Name,
+		DesiredStatus:    w.DesiredStatus,
+		CostPerHr:        w.CostPerHr,
+		GPUCount:         w.GPUCount,
+		PodType:          w.PodType,
+		LastStatusChange: NormalizeStatusChange(w.LastStatusChange),
+		LastStartedAt:    NormalizeTime(w.LastStartedAt),
+		UptimeSeconds:    w.UptimeSeconds,
+		MachineID:        w.MachineID,
+	}
+	if m := w.Machine; m != nil {
+		p.GPUDisplayName = m.GPUDisplayName
+		p.GPUTypeID = m.GPUTypeID
+		p.Location = m.Location
+		p.DataCenterID = m.DataCenterID
+	}
+	return p
+}

@@ -1,0 +1,177 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/valkey-io/valkey-go"
+	"go.uber.org/zap"
+
+	"github.com/threatwinds/aiadmin/clients/auth"
+	"github.com/threatwinds/aiadmin/clients/fleet"
+	"github.com/threatwinds/aiadmin/clients/fleet/embedded"
+)
+
+// App is one running aiadmin replica: its parts, built from a Config, and the
+// order in which they stop.
+type App struct {
+	cfg     Config
+	log     *zap.Logger
+	http    *http.Server
+	ln      net.Listener
+	closers []func()
+	// Store is the fleet state this replica reads and writes.
+	Store *fleet.Store
+}
+
+// NewApp builds every part of a replica and binds its listener. Close
+// releases what it built, also when Run was never called.
+func NewApp(ctx context.Context, cfg Config, log *zap.Logger) (_ *App, err error) {
+	a := &App{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+
+	client, err := a.connectValkey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ttls := map[string]time.Duration{}
+	for _, p := range fleet.Providers {
+		ttls[p] = cfg.AffinityTTL
+	}
+	for p, d := range cfg.AffinityTTLOverride {
+		ttls[p] = d
+	}
+	a.Store = fleet.New(client, fleet.Options{AffinityTTL: ttls, DefaultAffinityTTL: cfg.AffinityTTL, RequestLease: cfg.RequestLease})
+
+	authn, err := a.authenticator()
+	if err != nil {
+		return nil, err
+	}
+	h := &Handlers{
+		Affinity:  a.Store,
+		Registry:  a.Store,
+		Refresher: a.Store,
+		Demand:    a.Store,
+		Log:       log,
+	}
+	e, err := NewHTTPHandler(HTTPOptions{
+		Logger:        log,
+		Authenticator: authn,
+		AuthTimeout:   cfg.AuthTimeout,
+		API:           h,
+		Ready: func(ctx context.Context) error {
+			return client.Do(ctx, client.B().Ping().Build()).Error()
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.ln, err = net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("--listen: %w", err)
+	}
+	a.http = &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          zap.NewStdLog(log.Named("http")),
+	}
+	return a, nil
+}
+
+// connectValkey connects to the configured Valkey, or starts the embedded
+// in-memory store when none is configured.
+func (a *App) connectValkey(ctx context.Context) (valkey.Client, error) {
+	opts := fleet.ConnectOptions{Addrs: a.cfg.Valkey}
+	if len(a.cfg.Valkey) == 0 {
+		srv, err := embedded.Start()
+		if err != nil {
+			return nil, fmt.Errorf("starting the embedded store: %w", err)
+		}
+		a.closers = append(a.closers, srv.Close)
+		a.log.Warn("no --valkey given: using the EMBEDDED IN-MEMORY store; its data is lost on exit and it is NOT FOR PRODUCTION",
+			zap.String("addr", srv.Addr()))
+		opts = fleet.ConnectOptions{Addrs: []string{srv.Addr()}, Embedded: true}
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	client, err := fleet.Connect(cctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("--valkey: %w", err)
+	}
+	a.closers = append(a.closers, client.Close)
+	return client, nil
+}
+
+// authenticator builds the configured way of checking credentials. With no
+// credentials file it creates one random demo token and prints it.
+func (a *App) authenticator() (auth.Authenticator, error) {
+	if a.cfg.AuthFile != "" {
+		f, err := auth.LoadFile(a.cfg.AuthFile)
+		if err != nil {
+			return nil, fmt.Errorf("--auth-file: %w", err)
+		}
+		return f, nil
+	}
+	token, err := auth.NewDemoToken()
+	if err != nil {
+		return nil, err
+	}
+	f, err := auth.NewFileAuthenticator([]auth.FileEntry{{
+		UserID: "usr_demo", Roles: []string{auth.AdminRole}, BearerSHA256: auth.HashSecret(token),
+	}})
+	if err != nil {
+		return nil, err
+	}
+	// Printed, not logged: the token must not reach log storage.
+	fmt.Printf("\nNo --auth-file given: a demo admin credential was created for this run only.\n"+
+		"  export TOKEN=%s\n"+
+		"  curl -H \"Authorization: Bearer $TOKEN\" http://%s/api/ai/v1/admin/pods\n\n", token, a.cfg.Listen)
+	return f, nil
+}
+
+// Addr is the address the replica listens on.
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// Run serves until ctx ends, then stops accepting, lets in-flight requests
+// finish within the shutdown timeout, and closes the clients.
+func (a *App) Run(ctx context.Context) error {
+	defer a.Close()
+	errc := make(chan error, 1)
+	go func() { errc <- a.http.Serve(a.ln) }()
+	a.log.Info("serving", zap.String("addr", a.Addr()))
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down", zap.Duration("timeout", a.cfg.ShutdownTimeout))
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := a.http.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close releases every part, last built first.
+func (a *App) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
+}

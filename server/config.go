@@ -1,0 +1,211 @@
+package server
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+)
+
+// Config is the whole configuration of one aiadmin replica. Every setting is
+// a flag with a matching AIADMIN_* environment variable; a flag given on the
+// command line wins over the environment.
+type Config struct {
+	Listen          string
+	Valkey          []string
+	LogLevel        zapcore.Level
+	Demo            bool
+	ShutdownTimeout time.Duration
+
+	AuthMode    string
+	AuthFile    string
+	AuthURL     string
+	AuthTimeout time.Duration
+
+	AffinityTTL         time.Duration
+	AffinityTTLOverride map[string]time.Duration
+	RequestLease        time.Duration
+
+	RunPodURL      string
+	RunPodAPIKey   string
+	RunPodTimeout  time.Duration
+	PodPrefix      string
+	PodURLTemplate string
+	PodCacheTTL    time.Duration
+
+	ProbeInterval    time.Duration
+	ProbeTimeout     time.Duration
+	ProbePath        string
+	ProbeConcurrency int
+	UnhealthyAfter   int
+	HealthyAfter     int
+
+	AuditStreamLen int64
+}
+
+// Auth modes.
+const (
+	AuthModeFile        = "file"
+	AuthModeThreatWinds = "threatwinds"
+)
+
+// ParseConfig reads the configuration from args and the environment and
+// validates it. Errors name the setting at fault.
+func ParseConfig(args []string, getenv func(string) string) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("aiadmin", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	env := func(name, def string) string {
+		if v := getenv("AIADMIN_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); v != "" {
+			return v
+		}
+		return def
+	}
+	str := func(p *string, name, def, usage string) { fs.StringVar(p, name, env(name, def), usage) }
+	var valkey, logLevel, demo, ttl, ttlOverride string
+	durs := map[string]*string{}
+	dur := func(name, def, usage string) { s := new(string); durs[name] = s; str(s, name, def, usage) }
+	ints := map[string]*string{}
+	integer := func(name, def, usage string) { s := new(string); ints[name] = s; str(s, name, def, usage) }
+
+	str(&c.Listen, "listen", "127.0.0.1:8080", "address to serve on")
+	str(&valkey, "valkey", "", "comma-separated Valkey addresses (standalone or cluster); empty runs the embedded in-memory store")
+	str(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	str(&demo, "demo", "true", "with the embedded store, load a living demo fleet")
+	dur("shutdown-timeout", "15s", "how long in-flight requests may take to finish on shutdown")
+	str(&c.AuthMode, "auth-mode", "", "file or threatwinds (default file)")
+	str(&c.AuthFile, "auth-file", "", "YAML credentials file; empty creates a random demo token")
+	str(&c.AuthURL, "auth-url", "https://intelligence.threatwinds.com/api/auth/v2", "ThreatWinds Auth API base URL")
+	dur("auth-timeout", "5s", "timeout of one credential check")
+	str(&ttl, "affinity-ttl", "30m", "session affinity TTL for every provider")
+	str(&ttlOverride, "affinity-ttl-provider", "", "per-provider TTLs, e.g. vllm=45m,sglang=20m")
+	dur("request-lease", "10m", "lease of an in-flight request a router never finished")
+	str(&c.RunPodURL, "runpod-url", "https://api.runpod.io/graphql", "RunPod GraphQL endpoint")
+	fs.StringVar(&c.RunPodAPIKey, "runpod-api-key", getenv("RUNPOD_API_KEY"), "RunPod API key (or RUNPOD_API_KEY)")
+	dur("runpod-timeout", "10s", "timeout of one RunPod call")
+	str(&c.PodPrefix, "pod-prefix", "", "name prefix selecting the fleet's pods; empty selects all")
+	str(&c.PodURLTemplate, "pod-url-template", "https://{id}.proxy.runpod.net/v1", "backend URL of a pod; {id} is the pod id")
+	dur("pod-cache-ttl", "5s", "how long the pod list is cached")
+	dur("probe-interval", "10s", "health probe interval")
+	dur("probe-timeout", "2s", "timeout of one health probe")
+	str(&c.ProbePath, "probe-path", "/models", "path probed below each server URL")
+	integer("probe-concurrency", "64", "probes in flight at once")
+	integer("unhealthy-after", "3", "consecutive failures that make a server unhealthy")
+	integer("healthy-after", "2", "consecutive successes that make a server healthy again")
+	integer("audit-stream-len", "10000", "admin audit records kept in Valkey")
+
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	var errs []error
+	bad := func(setting, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("--%s: "+format, append([]any{setting}, a...)...))
+	}
+	parsedDur := map[string]time.Duration{}
+	for name, s := range durs {
+		d, err := time.ParseDuration(*s)
+		if err != nil || d <= 0 {
+			bad(name, "must be a positive duration such as 10s, got %q", *s)
+		}
+		parsedDur[name] = d
+	}
+	parsedInt := map[string]int{}
+	for name, s := range ints {
+		n, err := strconv.Atoi(*s)
+		if err != nil || n <= 0 {
+			bad(name, "must be a positive integer, got %q", *s)
+		}
+		parsedInt[name] = n
+	}
+	c.ShutdownTimeout = parsedDur["shutdown-timeout"]
+	c.AuthTimeout = parsedDur["auth-timeout"]
+	c.RequestLease = parsedDur["request-lease"]
+	c.RunPodTimeout = parsedDur["runpod-timeout"]
+	c.PodCacheTTL = parsedDur["pod-cache-ttl"]
+	c.ProbeInterval = parsedDur["probe-interval"]
+	c.ProbeTimeout = parsedDur["probe-timeout"]
+	c.ProbeConcurrency = parsedInt["probe-concurrency"]
+	c.UnhealthyAfter = parsedInt["unhealthy-after"]
+	c.HealthyAfter = parsedInt["healthy-after"]
+	c.AuditStreamLen = int64(parsedInt["audit-stream-len"])
+
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen", "must be host:port, got %q", c.Listen)
+	}
+	for _, a := range strings.Split(valkey, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			bad("valkey", "each address must be host:port, got %q", a)
+		}
+		c.Valkey = append(c.Valkey, a)
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
+		bad("log-level", "must be debug, info, warn or error, got %q", logLevel)
+	}
+	switch strings.ToLower(demo) {
+	case "true", "1", "yes":
+		c.Demo = len(c.Valkey) == 0
+	case "false", "0", "no":
+	default:
+		bad("demo", "must be true or false, got %q", demo)
+	}
+	switch c.AuthMode {
+	case "", AuthModeFile:
+		c.AuthMode = AuthModeFile
+	case AuthModeThreatWinds:
+		if u, err := url.Parse(c.AuthURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("auth-url", "must be an http(s) URL for --auth-mode=threatwinds, got %q", c.AuthURL)
+		}
+		if c.AuthFile != "" {
+			bad("auth-file", "is only used with --auth-mode=file")
+		}
+	default:
+		bad("auth-mode", "must be file or threatwinds, got %q", c.AuthMode)
+	}
+	if d, err := time.ParseDuration(ttl); err != nil || d < time.Minute {
+		bad("affinity-ttl", "must be a duration of at least 1m, got %q", ttl)
+	} else {
+		c.AffinityTTL = d
+	}
+	c.AffinityTTLOverride = map[string]time.Duration{}
+	for _, kv := range strings.Split(ttlOverride, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		p, v, _ := strings.Cut(kv, "=")
+		d, err := time.ParseDuration(v)
+		switch {
+		case p != "vllm" && p != "sglang" && p != "speaches":
+			bad("affinity-ttl-provider", "unknown provider %q (vllm, sglang, speaches)", p)
+		case err != nil || d < time.Minute:
+			bad("affinity-ttl-provider", "%s must have a duration of at least 1m, got %q", p, v)
+		default:
+			c.AffinityTTLOverride[p] = d
+		}
+	}
+	if u, err := url.Parse(c.RunPodURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("runpod-url", "must be an http(s) URL, got %q", c.RunPodURL)
+	}
+	if !strings.Contains(c.PodURLTemplate, "{id}") {
+		bad("pod-url-template", "must contain {id}, got %q", c.PodURLTemplate)
+	}
+	if !strings.HasPrefix(c.ProbePath, "/") {
+		bad("probe-path", "must start with /, got %q", c.ProbePath)
+	}
+	if c.ProbeTimeout > c.ProbeInterval {
+		bad("probe-timeout", "must not exceed --probe-interval")
+	}
+	return c, errors.Join(errs...)
+}

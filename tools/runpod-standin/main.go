@@ -1,0 +1,106 @@
+// Command runpod-standin serves the RunPod GraphQL stand-in on a loopback
+// address with a demo fleet, for running the admin API without RunPod:
+//
+//	RUNPOD_API_KEY=dev-key runpod-standin -addr 127.0.0.1:8089 -pods 8 -prefix aiapi-dev
+//
+// then point the admin API at http://127.0.0.1:8089/graphql with that key.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/threatwinds/aiadmin/clients/runpod/runpodtest"
+)
+
+// config is what the command is told on its command line and environment.
+type config struct {
+	addr   string
+	apiKey string
+	pods   int
+	prefix string
+}
+
+func main() {
+	if err := run(); err != nil {
+		log.SetFlags(0)
+		log.Fatalf("runpod-standin: %v", err)
+	}
+}
+
+func run() error {
+	var cfg config
+	flag.StringVar(&cfg.addr, "addr", "127.0.0.1:8089", "loopback `host:port` to serve on")
+	flag.IntVar(&cfg.pods, "pods", 8, "number of fleet pods, besides two pods outside the fleet")
+	flag.StringVar(&cfg.prefix, "prefix", "aiapi-dev", "name prefix of the fleet pods")
+	flag.Parse()
+	// The key comes from the environment so it stays out of process lists.
+	cfg.apiKey = os.Getenv("RUNPOD_API_KEY")
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	srv := runpodtest.NewServer(cfg.apiKey, runpodtest.DemoPods(cfg.pods, cfg.prefix)...)
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	httpSrv := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		IdleTimeout:       time.Minute,
+	}
+	log.Printf("serving %d pods at http://%s/graphql", len(srv.Pods()), ln.Addr())
+
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// validate refuses a missing key, a negative fleet and any address that is
+// not loopback: the stand-in is a development tool, not a service.
+func (c config) validate() error {
+	if c.apiKey == "" {
+		return errors.New("RUNPOD_API_KEY must be set: requests must carry it as a bearer token")
+	}
+	if c.pods < 0 {
+		return errors.New("-pods must not be negative")
+	}
+	host, _, err := net.SplitHostPort(c.addr)
+	if err != nil {
+		return fmt.Errorf("-addr: %w", err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("-addr %s is not a loopback address", c.addr)
+	}
+	return nil
+}
