@@ -1,0 +1,80 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/threatwinds/aiadmin/server"
+)
+
+func TestParseConfigDefaults(t *testing.T) {
+	c, err := server.ParseConfig(nil, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []any{c.Listen, len(c.Valkey), c.Demo, c.AuthMode, c.AffinityTTL, c.RequestLease, c.RunPodTimeout,
+		c.PodURLTemplate, c.PodCacheTTL, c.ProbeInterval, c.UnhealthyAfter, c.HealthyAfter}
+	want := []any{"127.0.0.1:8080", 0, true, "file", 30 * time.Minute, 10 * time.Minute, 10 * time.Second,
+		"https://{id}.proxy.runpod.net/v1", 5 * time.Second, 10 * time.Second, 3, 2}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("defaults (-want +got):\n%s", d)
+	}
+}
+
+func TestParseConfigEnvironmentAndFlags(t *testing.T) {
+	env := map[string]string{
+		"AIADMIN_LISTEN":                "127.0.0.1:9999",
+		"AIADMIN_VALKEY":                "10.0.0.1:6379, 10.0.0.2:6379",
+		"AIADMIN_AFFINITY_TTL_PROVIDER": "sglang=20m",
+		"RUNPOD_API_KEY":                "rk",
+	}
+	c, err := server.ParseConfig([]string{"--listen", "127.0.0.1:7000"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:7000" {
+		t.Errorf("a flag must win over the environment, got %q", c.Listen)
+	}
+	if d := cmp.Diff([]string{"10.0.0.1:6379", "10.0.0.2:6379"}, c.Valkey); d != "" {
+		t.Errorf("valkey (-want +got):\n%s", d)
+	}
+	if c.Demo {
+		t.Error("a real --valkey must start without demo data")
+	}
+	if c.AffinityTTLOverride["sglang"] != 20*time.Minute || c.RunPodAPIKey != "rk" {
+		t.Errorf("got %v %q", c.AffinityTTLOverride, c.RunPodAPIKey)
+	}
+}
+
+func TestParseConfigNamesTheSettingAtFault(t *testing.T) {
+	cases := []struct {
+		args    []string
+		setting string
+	}{
+		{[]string{"--listen", "nope"}, "--listen"},
+		{[]string{"--valkey", "localhost"}, "--valkey"},
+		{[]string{"--log-level", "loud"}, "--log-level"},
+		{[]string{"--demo", "maybe"}, "--demo"},
+		{[]string{"--auth-mode", "ldap"}, "--auth-mode"},
+		{[]string{"--auth-mode", "threatwinds", "--auth-url", "ftp://x"}, "--auth-url"},
+		{[]string{"--auth-mode", "threatwinds", "--auth-file", "creds.yaml"}, "--auth-file"},
+		{[]string{"--affinity-ttl", "5s"}, "--affinity-ttl"},
+		{[]string{"--affinity-ttl-provider", "openai=30m"}, "--affinity-ttl-provider"},
+		{[]string{"--runpod-timeout", "-1s"}, "--runpod-timeout"},
+		{[]string{"--pod-url-template", "https://x/v1"}, "--pod-url-template"},
+		{[]string{"--probe-concurrency", "0"}, "--probe-concurrency"},
+		{[]string{"--probe-path", "models"}, "--probe-path"},
+		{[]string{"--probe-timeout", "30s"}, "--probe-timeout"},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, err := server.ParseConfig(tc.args, func(string) string { return "" })
+			if err == nil || !strings.Contains(err.Error(), tc.setting) {
+				t.Fatalf("error %v does not name %s", err, tc.setting)
+			}
+		})
+	}
+}
