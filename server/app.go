@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/threatwinds/aiadmin/clients/auth"
+	"github.com/threatwinds/aiadmin/clients/authapi"
 	"github.com/threatwinds/aiadmin/clients/fleet"
 	"github.com/threatwinds/aiadmin/clients/fleet/embedded"
 )
@@ -117,6 +118,16 @@ func (a *App) connectValkey(ctx context.Context) (valkey.Client, error) {
 // authenticator builds the configured way of checking credentials. With no
 // credentials file it creates one random demo token and prints it.
 func (a *App) authenticator() (auth.Authenticator, error) {
+	if a.cfg.AuthMode == AuthModeThreatWinds {
+		o := authapi.Options{BaseURL: a.cfg.AuthURL, Timeout: a.cfg.AuthTimeout}
+		if err := o.Validate(); err != nil {
+			return nil, fmt.Errorf("--auth-url: %w", err)
+		}
+		c := authapi.New(o)
+		a.closers = append(a.closers, c.CloseIdleConnections)
+		a.log.Info("authenticating against the ThreatWinds Auth API", zap.String("auth_url", a.cfg.AuthURL))
+		return c, nil
+	}
 	if a.cfg.AuthFile != "" {
 		f, err := auth.LoadFile(a.cfg.AuthFile)
 		if err != nil {

@@ -83,7 +83,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *testEnv {
 	t.Cleanup(client.Close)
 	env.store = fleet.New(client, fleet.Options{Now: o.now})
 
-	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(env.logs), zap.DebugLevel))
+	log := zap.New(zapcoreFor(env.logs))
 	authn, err := auth.NewFileAuthenticator([]auth.FileEntry{
 		{UserID: "usr_ops", Roles: []string{"user", auth.AdminRole}, BearerSHA256: auth.HashSecret(adminToken)},
 		{UserID: "usr_viewer", Roles: []string{"user"}, BearerSHA256: auth.HashSecret(rolelessToken)},
@@ -131,6 +131,11 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *testEnv {
 	})
 	env.anon = mk(nil)
 	return env
+}
+
+// zapcoreFor logs JSON lines, as production does, into w.
+func zapcoreFor(w *lockedBuffer) zapcore.Core {
+	return zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(w), zap.DebugLevel)
 }
 
 func bearer(token string) adminclient.RequestEditorFn {

@@ -1,0 +1,89 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/threatwinds/aiadmin/clients/auth"
+	"github.com/threatwinds/aiadmin/server"
+)
+
+// TestAppServesAndShutsDown runs a whole replica on the embedded store with a
+// credentials file, checks the unauthenticated endpoints and the metrics, and
+// stops it by cancelling its context.
+func TestAppServesAndShutsDown(t *testing.T) {
+	dir := t.TempDir()
+	creds := filepath.Join(dir, "creds.yaml")
+	content := "credentials:\n  - user_id: usr_ops\n    roles: [ai_admin]\n    bearer_sha256: " + auth.HashSecret(adminToken) + "\n"
+	if err := os.WriteFile(creds, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := server.ParseConfig([]string{"--listen", "127.0.0.1:0", "--auth-file", creds, "--demo=false"}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &lockedBuffer{}
+	log := zap.New(zapcoreFor(logs))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	app, err := server.NewApp(ctx, cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	base := "http://" + app.Addr()
+
+	get := func(path string, header http.Header) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		req.Header = header
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/healthz", nil); code != 200 || !strings.Contains(body, "ok") {
+		t.Errorf("/healthz: %d %s", code, body)
+	}
+	if code, body := get("/readyz", nil); code != 200 || !strings.Contains(body, "ready") {
+		t.Errorf("/readyz: %d %s", code, body)
+	}
+	if code, body := get("/api/ai/v1/admin/affinity", http.Header{"Authorization": {"Bearer " + adminToken}}); code != 200 {
+		t.Errorf("affinity: %d %s", code, body)
+	}
+	code, metrics := get("/metrics", nil)
+	if code != 200 || !strings.Contains(metrics, `aiadmin_http_requests_total{method="GET",route="/api/ai/v1/admin/affinity",status="200"} 1`) ||
+		!strings.Contains(metrics, "aiadmin_http_request_duration_seconds_bucket") {
+		t.Errorf("/metrics lacks the request count or latency histogram:\n%.2000s", metrics)
+	}
+	if !strings.Contains(logs.String(), "EMBEDDED IN-MEMORY") {
+		t.Error("the embedded store must be announced in the log")
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Error("the listener still accepts after shutdown")
+	}
+	if strings.Contains(logs.String(), adminToken) {
+		t.Error("the token reached the log")
+	}
+}
