@@ -1,0 +1,174 @@
+package fleet_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/threatwinds/aiadmin/clients/fleet"
+	"github.com/threatwinds/aiadmin/clients/fleet/valkeytest"
+	"github.com/valkey-io/valkey-go"
+)
+
+// Each benchmark measures both sides of its comparison in the same loop, so
+// that noise from a shared machine hits both alike, and reports their ratio
+// as a metric and in the log.
+
+// BenchmarkRegistryPage compares a page deep into a model served by 100,000
+// URLs (offset 49,900, limit 100) with the first page of a model served by
+// 100 URLs. A ratio near 1 shows the page costs O(log N + limit).
+func BenchmarkRegistryPage(b *testing.B) {
+	srv := valkeytest.StartServer(b)
+	c := connect(b, fleet.ConnectOptions{Addrs: []string{srv.Addr()}})
+	fillModel(b, c, "big", 100_000)
+	fillModel(b, c, "small", 100)
+	s := fleet.New(c, fleet.Options{})
+	ctx := testContext(b)
+
+	var big, small time.Duration
+	n := 0
+	for b.Loop() {
+		t := time.Now()
+		urls, total, err := s.RegistryPage(ctx, "big", 49_900, 100)
+		big += time.Since(t)
+		if err != nil || len(urls) != 100 || total != 100_000 {
+			b.Fatalf("big page: %d urls, total %d, %v", len(urls), total, err)
+		}
+		t = time.Now()
+		urls, total, err = s.RegistryPage(ctx, "small", 0, 100)
+		small += time.Since(t)
+		if err != nil || len(urls) != 100 || total != 100 {
+			b.Fatalf("small page: %d urls, total %d, %v", len(urls), total, err)
+		}
+		n++
+	}
+	reportRatio(b, "page 500 of 100k URLs", big, "page 1 of 100 URLs", small, n, "ratio_100k_vs_100")
+}
+
+// BenchmarkAffinityClear compares clearing a user's ten pins on a server
+// holding 1,000,000 unrelated keys with the same on an empty server. A ratio
+// near 1 shows the clear never scans the keyspace.
+func BenchmarkAffinityClear(b *testing.B) {
+	ctx := testContext(b)
+	emptySrv := valkeytest.StartServer(b)
+	fullSrv := valkeytest.StartServer(b, "--enable-debug-command", "yes")
+	empty := connect(b, fleet.ConnectOptions{Addrs: []string{emptySrv.Addr()}})
+	full := connect(b, fleet.ConnectOptions{Addrs: []string{fullSrv.Addr()}})
+	if err := full.Do(ctx, full.B().Arbitrary("DEBUG", "POPULATE").Args("1000000").Build()).Error(); err != nil {
+		b.Fatal(err)
+	}
+	if n, err := full.Do(ctx, full.B().Dbsize().Build()).AsInt64(); err != nil || n != 1_000_000 {
+		b.Fatalf("DBSIZE = %d, %v; want 1000000", n, err)
+	}
+	stores := []*fleet.Store{fleet.New(full, fleet.Options{}), fleet.New(empty, fleet.Options{})}
+
+	var took [2]time.Duration
+	n := 0
+	for b.Loop() {
+		for k := range stores {
+			i := (k + n) % len(stores) // alternate which store goes first
+			s := stores[i]
+			for m := range 10 {
+				if err := s.PinSession(ctx, fleet.ProviderVLLM, "u-1", fmt.Sprintf("model-%d", m), "http://pod-1:8000"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			t := time.Now()
+			cleared, err := s.ClearAffinity(ctx, "u-1", nil)
+			took[i] += time.Since(t)
+			if err != nil || cleared != 10 {
+				b.Fatalf("cleared %d, %v; want 10", cleared, err)
+			}
+		}
+		n++
+	}
+	reportRatio(b, "clear with 1M keys", took[0], "clear on empty store", took[1], n, "ratio_1M_keys_vs_empty")
+}
+
+// BenchmarkDemandRead compares reading the demand of a pod serving 20 models
+// with one serving 1, and counts the round trips of each read from the
+// writes that carry the pod's keys.
+func BenchmarkDemandRead(b *testing.B) {
+	srv := valkeytest.StartServer(b)
+	c, log := loggingClient(b, fleet.ConnectOptions{Addrs: []string{srv.Addr()}})
+	s := fleet.New(c, fleet.Options{})
+	ctx := testContext(b)
+	const pod20, pod1 = "http://pod-20-models:8000", "http://pod-1-model:8000"
+	for m := range 20 {
+		for range 3 {
+			if _, err := s.StartRequest(ctx, pod20, fmt.Sprintf("model-%02d", m)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for range 3 {
+		if _, err := s.StartRequest(ctx, pod1, "model-00"); err != nil {
+			b.Fatal(err)
+		}
+	}
+
+	var took [2]time.Duration
+	var trips [2]int
+	n := 0
+	for b.Loop() {
+		for i, pod := range []string{pod20, pod1} {
+			log.Reset()
+			t := time.Now()
+			d, err := s.Demand(ctx, pod)
+			took[i] += time.Since(t)
+			trips[i] += log.Count(pod)
+			if err != nil || d.Inflight == 0 {
+				b.Fatalf("demand of %s = %+v, %v", pod, d, err)
+			}
+		}
+		n++
+	}
+	perRead20, perRead1 := float64(trips[0])/float64(n), float64(trips[1])/float64(n)
+	b.ReportMetric(perRead20, "round_trips/read_20_models")
+	b.ReportMetric(perRead1, "round_trips/read_1_model")
+	b.ReportMetric(perRead20/perRead1, "round_trip_ratio_20_vs_1")
+	b.Logf("demand read: %.2f round trips with 20 models, %.2f with 1 model", perRead20, perRead1)
+	reportRatio(b, "demand of 20 models", took[0], "demand of 1 model", took[1], n, "ratio_20_vs_1_models")
+}
+
+// fillModel stores n URLs for model straight into its registry key, in
+// pipelined batches, far faster than registering n servers.
+func fillModel(b *testing.B, c valkey.Client, model string, n int) {
+	b.Helper()
+	ctx := testContext(b)
+	const batch = 1000
+	var cmds valkey.Commands
+	for i := 0; i < n; i += batch {
+		cmd := c.B().Zadd().Key(fleet.RegistryModelKey(model)).ScoreMember()
+		for j := i; j < min(i+batch, n); j++ {
+			cmd = cmd.ScoreMember(0, fmt.Sprintf("http://pod-%06d.runpod.internal:8000/v1", j))
+		}
+		cmds = append(cmds, cmd.Build())
+	}
+	for _, r := range c.DoMulti(ctx, cmds...) {
+		if err := r.Error(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// reportRatio reports the mean time of each side and their ratio.
+func reportRatio(b *testing.B, aName string, a time.Duration, bName string, bDur time.Duration, n int, unit string) {
+	b.Helper()
+	meanA, meanB := float64(a.Nanoseconds())/float64(n), float64(bDur.Nanoseconds())/float64(n)
+	b.ReportMetric(meanA, "ns/"+sanitize(aName))
+	b.ReportMetric(meanB, "ns/"+sanitize(bName))
+	b.ReportMetric(meanA/meanB, unit)
+	b.Logf("%s: %.0f ns, %s: %.0f ns, %s = %.2f (over %d runs)", aName, meanA, bName, meanB, unit, meanA/meanB, n)
+}
+
+// sanitize makes a metric unit of a phrase: units may not hold spaces.
+func sanitize(s string) string {
+	out := []byte(s)
+	for i, c := range out {
+		if c == ' ' {
+			out[i] = '_'
+		}
+	}
+	return string(out)
+}

@@ -1,0 +1,321 @@
+// Package valkeytest runs throwaway Valkey-compatible servers for tests and
+// benchmarks: a standalone server that can be stopped and started again on
+// the same port, and a three-master cluster. They are real server processes
+// (valkey-server, or else redis-server, found in PATH), with persistence off,
+// bound to loopback, and stopped when the test ends.
+//
+// A test that cannot find a server binary fails; it does not skip.
+package valkeytest
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// readyTimeout bounds how long a server or cluster may take to come up.
+const readyTimeout = 15 * time.Second
+
+// ServerBinary returns the path of valkey-server, or else redis-server.
+func ServerBinary() (string, error) {
+	return lookPath("valkey-server", "redis-server")
+}
+
+// CLIBinary returns the path of valkey-cli, or else redis-cli.
+func CLIBinary() (string, error) {
+	return lookPath("valkey-cli", "redis-cli")
+}
+
+func lookPath(names ...string) (string, error) {
+	for _, n := range names {
+		if p, err := exec.LookPath(n); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s not found in PATH: run `make deps` (apt-get install redis-server)", strings.Join(names, " or "))
+}
+
+// Server is one server process on a fixed loopback port.
+type Server struct {
+	tb   testing.TB
+	bin  string
+	dir  string
+	port int
+	args []string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// StartServer starts a standalone server with extra command-line arguments
+// (for example "--enable-debug-command", "yes") and stops it when tb ends.
+func StartServer(tb testing.TB, extraArgs ...string) *Server {
+	tb.Helper()
+	bin, err := ServerBinary()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var lastErr error
+	// Another process may take the free port between choosing and binding it.
+	for range 3 {
+		ports, err := freePorts(1)
+		if err != nil {
+			tb.Fatalf("choosing a port: %v", err)
+		}
+		s, err := startOn(tb, bin, ports[0], extraArgs)
+		if err == nil {
+			return s
+		}
+		lastErr = err
+	}
+	tb.Fatalf("starting %s: %v", bin, lastErr)
+	return nil
+}
+
+// startOn starts a server on port and registers its stop with tb.
+func startOn(tb testing.TB, bin string, port int, args []string) (*Server, error) {
+	s := &Server{tb: tb, bin: bin, dir: tb.TempDir(), port: port, args: args}
+	if err := s.start(); err != nil {
+		return nil, err
+	}
+	tb.Cleanup(s.Stop)
+	return s, nil
+}
+
+// Addr returns the server's host:port.
+func (s *Server) Addr() string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port))
+}
+
+// Start starts the server again on the same port after Stop. The data is
+// gone: persistence is off.
+func (s *Server) Start() {
+	s.tb.Helper()
+	if err := s.start(); err != nil {
+		s.tb.Fatalf("restarting server on %s: %v", s.Addr(), err)
+	}
+}
+
+// Stop kills the server, as a crash would, and waits for it to exit;
+// stopping a stopped server does nothing.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	<-s.exited
+	s.cmd = nil
+}
+
+func (s *Server) start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		return errors.New("already running")
+	}
+	args := append([]string{
+		"--port", strconv.Itoa(s.port),
+		"--bind", "127.0.0.1",
+		"--save", "",
+		"--appendonly", "no",
+		"--dir", s.dir,
+		"--daemonize", "no",
+		"--logfile", "",
+	}, s.args...)
+	logPath := filepath.Join(s.dir, "server.log")
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := exec.Command(s.bin, args...)
+	cmd.Dir = s.dir
+	cmd.Stdout, cmd.Stderr = logf, logf
+	setProcAttr(cmd)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		reply, err := Command(s.Addr(), "PING")
+		if err == nil && reply == "PONG" {
+			s.cmd, s.exited = cmd, exited
+			return nil
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("server exited: %s", tail(logPath))
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			<-exited
+			return fmt.Errorf("server not ready after %s (last: %q, %v): %s", readyTimeout, reply, err, tail(logPath))
+		}
+	}
+}
+
+// StartCluster starts three cluster-enabled servers, joins them into a
+// cluster of three masters without replicas, waits until every node reports
+// cluster_state:ok, and returns their addresses. The servers stop when tb
+// ends.
+func StartCluster(tb testing.TB, extraArgs ...string) []string {
+	tb.Helper()
+	cli, err := CLIBinary()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	bin, err := ServerBinary()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// The cluster bus needs a port of its own; the usual port+10000 may be
+	// taken or out of range, so each node gets an explicit one, chosen with
+	// the client ports so that none collide.
+	const nodes = 3
+	var addrs []string
+	var lastErr error
+	for attempt := 0; attempt < 3 && len(addrs) < nodes; attempt++ {
+		ports, err := freePorts(2 * (nodes - len(addrs)))
+		if err != nil {
+			tb.Fatalf("choosing cluster ports: %v", err)
+		}
+		for i := 0; i+1 < len(ports); i += 2 {
+			args := append([]string{
+				"--cluster-enabled", "yes",
+				"--cluster-config-file", "nodes.conf",
+				"--cluster-port", strconv.Itoa(ports[i+1]),
+				"--cluster-node-timeout", "3000",
+			}, extraArgs...)
+			s, err := startOn(tb, bin, ports[i], args)
+			if err != nil {
+				lastErr = err
+				continue
+			}
+			addrs = append(addrs, s.Addr())
+		}
+	}
+	if len(addrs) < nodes {
+		tb.Fatalf("starting cluster nodes: %v", lastErr)
+	}
+	create := exec.Command(cli, append(append([]string{"--cluster", "create"}, addrs...), "--cluster-replicas", "0", "--cluster-yes")...)
+	if out, err := create.CombinedOutput(); err != nil {
+		tb.Fatalf("creating cluster of %v: %v\n%s", addrs, err, out)
+	}
+	deadline := time.Now().Add(readyTimeout)
+	for _, a := range addrs {
+		for {
+			info, err := Command(a, "CLUSTER", "INFO")
+			if err == nil && strings.Contains(info, "cluster_state:ok") {
+				break
+			}
+			if time.Now().After(deadline) {
+				tb.Fatalf("cluster node %s not ready after %s: %v %s", a, readyTimeout, err, info)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return addrs
+}
+
+// Command sends one command to addr on a new connection and returns the
+// reply of a simple, integer or bulk string type; an error reply is returned
+// as an error. It is enough to probe a server without a client library.
+func Command(addr string, args ...string) (string, error) {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	if _, err := io.WriteString(conn, b.String()); err != nil {
+		return "", err
+	}
+	r := bufio.NewReader(conn)
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errors.New("empty reply")
+	}
+	switch line[0] {
+	case '+', ':':
+		return line[1:], nil
+	case '-':
+		return "", errors.New(line[1:])
+	case '$':
+		n, err := strconv.Atoi(line[1:])
+		if err != nil {
+			return "", fmt.Errorf("bad bulk length %q", line)
+		}
+		if n < 0 {
+			return "", nil
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return "", err
+		}
+		return string(buf[:n]), nil
+	}
+	return "", fmt.Errorf("unsupported reply %q", line)
+}
+
+// freePorts returns n distinct loopback ports that were free a moment ago.
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// tail returns the end of a log file, for error messages.
+func tail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	const max = 2000
+	if len(b) > max {
+		b = b[len(b)-max:]
+	}
+	return string(b)
+}
