@@ -17,10 +17,26 @@ import (
 func ptr[T any](v T) *T { return &v }
 
 // TestContractFleetStateOperations drives the four fleet-state operations
-// through the generated client, with data written by the router-side writers.
+// through the generated client, with data written by the router-side writers,
+// on a standalone server and on a 3-master cluster.
 func TestContractFleetStateOperations(t *testing.T) {
-	now := time.Now()
-	env := newEnv(t, func(o *envOptions) { o.now = func() time.Time { return now } })
+	for _, cluster := range []bool{false, true} {
+		name := "standalone"
+		if cluster {
+			name = "cluster"
+		}
+		t.Run(name, func(t *testing.T) {
+			now := time.Now()
+			env := newEnv(t, func(o *envOptions) {
+				o.now = func() time.Time { return now }
+				o.cluster = cluster
+			})
+			fleetStateContract(t, env, now)
+		})
+	}
+}
+
+func fleetStateContract(t *testing.T, env *testEnv, now time.Time) {
 	ctx := context.Background()
 	const model = "threatwinds-qwen3-6-27b"
 	pod1 := "https://pod-1.proxy.runpod.net/v1"
