@@ -64,7 +64,7 @@ func NewHTTPHandler(o HTTPOptions) (*echo.Echo, error) {
 	adminRoutes := map[string]bool{}
 	isAdminRoute := func(c echo.Context) bool { return adminRoutes[c.Request().Method+" "+c.Path()] }
 
-	spec, err := adminapi.GetSwagger()
+	spec, err := adminapi.GetSpec()
 	if err != nil {
 		return nil, err
 	}

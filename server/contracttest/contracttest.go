@@ -25,7 +25,7 @@ import (
 // Spec loads the embedded contract and checks that it is a valid document.
 func Spec(tb testing.TB) *openapi3.T {
 	tb.Helper()
-	spec, err := adminapi.GetSwagger()
+	spec, err := adminapi.GetSpec()
 	if err != nil {
 		tb.Fatalf("loading the embedded spec: %v", err)
 	}
