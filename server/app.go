@@ -15,6 +15,7 @@ import (
 	"github.com/threatwinds/aiadmin/clients/authapi"
 	"github.com/threatwinds/aiadmin/clients/fleet"
 	"github.com/threatwinds/aiadmin/clients/fleet/embedded"
+	"github.com/threatwinds/aiadmin/server/demo"
 )
 
 // App is one running aiadmin replica: its parts, built from a Config, and the
@@ -51,6 +52,13 @@ func NewApp(ctx context.Context, cfg Config, log *zap.Logger) (_ *App, err error
 		ttls[p] = d
 	}
 	a.Store = fleet.New(client, fleet.Options{AffinityTTL: ttls, DefaultAffinityTTL: cfg.AffinityTTL, RequestLease: cfg.RequestLease})
+
+	if cfg.Demo {
+		if err := a.startDemo(ctx); err != nil {
+			return nil, err
+		}
+		cfg = a.cfg
+	}
 
 	authn, err := a.authenticator()
 	if err != nil {
@@ -89,6 +97,24 @@ func NewApp(ctx context.Context, cfg Config, log *zap.Logger) (_ *App, err error
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}
 	return a, nil
+}
+
+// startDemo loads the living demo fleet into the embedded store. Without a
+// RunPod API key, pods come from the demo's in-process RunPod stand-in, whose
+// pods map to the demo's loopback inference servers.
+func (a *App) startDemo(ctx context.Context) error {
+	d, err := demo.Start(ctx, demo.Options{Store: a.Store, Logger: a.log.Named("demo"), Prefix: a.cfg.PodPrefix})
+	if err != nil {
+		return fmt.Errorf("starting the demo fleet: %w", err)
+	}
+	a.closers = append(a.closers, d.Close)
+	if a.cfg.RunPodAPIKey == "" {
+		a.cfg.RunPodURL, a.cfg.RunPodAPIKey = d.RunPodURL(), d.RunPodAPIKey()
+		a.cfg.PodURLTemplate, a.cfg.PodPrefix = d.PodURLTemplate(), d.PodPrefix()
+		a.log.Info("no --runpod-api-key: pods come from the demo's in-process RunPod stand-in",
+			zap.String("runpod_url", a.cfg.RunPodURL), zap.String("pod_prefix", a.cfg.PodPrefix))
+	}
+	return nil
 }
 
 // connectValkey connects to the configured Valkey, or starts the embedded
