@@ -15,6 +15,7 @@ import (
 	"github.com/threatwinds/aiadmin/clients/authapi"
 	"github.com/threatwinds/aiadmin/clients/fleet"
 	"github.com/threatwinds/aiadmin/clients/fleet/embedded"
+	"github.com/threatwinds/aiadmin/clients/runpod"
 	"github.com/threatwinds/aiadmin/server/demo"
 )
 
@@ -64,11 +65,16 @@ func NewApp(ctx context.Context, cfg Config, log *zap.Logger) (_ *App, err error
 	if err != nil {
 		return nil, err
 	}
+	pods, err := a.pods(cfg)
+	if err != nil {
+		return nil, err
+	}
 	h := &Handlers{
 		Affinity:  a.Store,
 		Registry:  a.Store,
 		Refresher: a.Store,
 		Demand:    a.Store,
+		Pods:      pods,
 		Log:       log,
 	}
 	e, err := NewHTTPHandler(HTTPOptions{
@@ -115,6 +121,22 @@ func (a *App) startDemo(ctx context.Context) error {
 			zap.String("runpod_url", a.cfg.RunPodURL), zap.String("pod_prefix", a.cfg.PodPrefix))
 	}
 	return nil
+}
+
+// pods builds the pod catalog over RunPod. Without an API key the replica
+// still serves everything else, and the pod operations answer 503.
+func (a *App) pods(cfg Config) (PodService, error) {
+	if cfg.RunPodAPIKey == "" {
+		a.log.Warn("no --runpod-api-key: the pod operations answer 503 until one is configured")
+		return unconfiguredPods{}, nil
+	}
+	rp, err := runpod.New(runpod.Options{URL: cfg.RunPodURL, APIKey: cfg.RunPodAPIKey, Timeout: cfg.RunPodTimeout})
+	if err != nil {
+		return nil, fmt.Errorf("--runpod-api-key / --runpod-url: %w", err)
+	}
+	return NewPodCatalog(rp, a.Store, PodCatalogOptions{
+		Prefix: cfg.PodPrefix, URLTemplate: cfg.PodURLTemplate, CacheTTL: cfg.PodCacheTTL,
+	}), nil
 }
 
 // connectValkey connects to the configured Valkey, or starts the embedded
