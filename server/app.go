@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/valkey-io/valkey-go"
@@ -17,6 +18,7 @@ import (
 	"github.com/threatwinds/aiadmin/clients/fleet/embedded"
 	"github.com/threatwinds/aiadmin/clients/runpod"
 	"github.com/threatwinds/aiadmin/server/demo"
+	"github.com/threatwinds/aiadmin/server/pool"
 )
 
 // App is one running aiadmin replica: its parts, built from a Config, and the
@@ -27,6 +29,8 @@ type App struct {
 	http    *http.Server
 	ln      net.Listener
 	closers []func()
+	// workers run beside the HTTP server until Run's context ends.
+	workers []func(ctx context.Context) error
 	// Store is the fleet state this replica reads and writes.
 	Store *fleet.Store
 }
@@ -69,12 +73,22 @@ func NewApp(ctx context.Context, cfg Config, log *zap.Logger) (_ *App, err error
 	if err != nil {
 		return nil, err
 	}
+	tables := pool.NewTables(client, a.Store, pool.TablesOptions{Log: log.Named("tables")})
+	prober := pool.NewProber(tables, a.Store, pool.ProberOptions{
+		Interval: cfg.ProbeInterval, Timeout: cfg.ProbeTimeout, Path: cfg.ProbePath,
+		Concurrency: cfg.ProbeConcurrency, UnhealthyAfter: cfg.UnhealthyAfter,
+		HealthyAfter: cfg.HealthyAfter, Log: log.Named("prober"),
+	})
+	a.workers = append(a.workers, tables.Run, prober.Run)
+	a.closers = append(a.closers, prober.CloseIdleConnections)
+
 	h := &Handlers{
 		Affinity:  a.Store,
 		Registry:  a.Store,
 		Refresher: a.Store,
 		Demand:    a.Store,
 		Pods:      pods,
+		Servers:   pool.NewServerList(tables, a.Store),
 		Log:       log,
 	}
 	e, err := NewHTTPHandler(HTTPOptions{
@@ -207,6 +221,22 @@ func (a *App) Addr() string { return a.ln.Addr().String() }
 // finish within the shutdown timeout, and closes the clients.
 func (a *App) Run(ctx context.Context) error {
 	defer a.Close()
+	wctx, stopWorkers := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	// The workers stop before the clients close: the prober releases its
+	// lease through the Valkey client.
+	defer wg.Wait()
+	defer stopWorkers()
+	for _, w := range a.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w(wctx); err != nil {
+				a.log.Error("background worker stopped", zap.Error(err))
+			}
+		}()
+	}
+
 	errc := make(chan error, 1)
 	go func() { errc <- a.http.Serve(a.ln) }()
 	a.log.Info("serving", zap.String("addr", a.Addr()))

@@ -96,7 +96,7 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	dur("probe-interval", "10s", "health probe interval")
 	dur("probe-timeout", "2s", "timeout of one health probe")
 	str(&c.ProbePath, "probe-path", "/models", "path probed below each server URL")
-	integer("probe-concurrency", "64", "probes in flight at once")
+	integer("probe-concurrency", "256", "probes in flight at once")
 	integer("unhealthy-after", "3", "consecutive failures that make a server unhealthy")
 	integer("healthy-after", "2", "consecutive successes that make a server healthy again")
 	integer("audit-stream-len", "10000", "admin audit records kept in Valkey")

@@ -6,7 +6,8 @@ import (
 	"github.com/threatwinds/aiadmin/gen/adminapi"
 )
 
-// ServerLister pages the server pool with health.
+// ServerLister pages the server pool, across providers, with the health the
+// fleet's prober shared. pool.ServerList implements it.
 type ServerLister interface {
 	ListServers(ctx context.Context, offset, limit int64) ([]adminapi.Server, int64, error)
 }
@@ -16,5 +17,13 @@ func (h *Handlers) ListServers(ctx context.Context, req adminapi.ListServersRequ
 	if h.Servers == nil {
 		return nil, errNotImplemented
 	}
-	return nil, errNotImplemented
+	page, limit, offset := pageWindow(req.Params.Page, req.Params.Limit)
+	servers, total, err := h.Servers.ListServers(ctx, offset, limit)
+	if err != nil {
+		return nil, valkeyUnavailable(err)
+	}
+	if servers == nil {
+		servers = []adminapi.Server{}
+	}
+	return adminapi.ListServers200JSONResponse{Servers: servers, Page: page, Limit: limit, Total: total}, nil
 }

@@ -1,0 +1,79 @@
+package pool
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/threatwinds/aiadmin/clients/fleet"
+	"github.com/threatwinds/aiadmin/gen/adminapi"
+)
+
+// HealthReader reads the shared health results of many servers in one round
+// trip. *fleet.Store implements it.
+type HealthReader interface {
+	HealthMany(ctx context.Context, urls []string) ([]fleet.ServerHealth, error)
+}
+
+// ServerList answers GET /servers from the replica's tables and the health
+// the fleet's prober shared, so every replica with the same tables answers
+// the same page.
+type ServerList struct {
+	tables *Tables
+	health HealthReader
+}
+
+// NewServerList lists the servers of tables with their health from health.
+func NewServerList(tables *Tables, health HealthReader) *ServerList {
+	return &ServerList{tables: tables, health: health}
+}
+
+// ListServers returns the servers from offset, at most limit, ordered by
+// provider as in fleet.Providers then by URL, and how many there are across
+// providers. Health is read for the page only, in one round trip; a server
+// never probed is unhealthy with zero counters. Tables never loaded are
+// loaded first; if that fails the error wraps the store's.
+func (l *ServerList) ListServers(ctx context.Context, offset, limit int64) ([]adminapi.Server, int64, error) {
+	if offset < 0 || limit <= 0 {
+		return nil, 0, fmt.Errorf("listing servers (offset %d, limit %d): %w", offset, limit, fleet.ErrInvalidPage)
+	}
+	snap := l.tables.Snapshot()
+	if !snap.Loaded() {
+		if err := l.tables.Reload(ctx); err != nil {
+			return nil, 0, fmt.Errorf("listing servers: %w: %w", ErrNotLoaded, err)
+		}
+		snap = l.tables.Snapshot()
+	}
+	all := snap.Servers()
+	total := int64(len(all))
+	from := min(offset, total)
+	to := min(from+min(limit, total), total)
+	page := all[from:to]
+	urls := make([]string, len(page))
+	for i, s := range page {
+		urls[i] = s.URL
+	}
+	hs, err := l.health.HealthMany(ctx, urls)
+	if err != nil {
+		return nil, 0, fmt.Errorf("listing servers: %w", err)
+	}
+	out := make([]adminapi.Server, len(page))
+	for i, s := range page {
+		h := hs[i]
+		models := slices.Clone(s.Models)
+		if models == nil {
+			models = []string{}
+		}
+		out[i] = adminapi.Server{
+			Provider:             adminapi.ServerProvider(s.Provider),
+			Url:                  s.URL,
+			Healthy:              h.Healthy != nil && *h.Healthy,
+			ConsecutiveFailures:  h.ConsecutiveFailures,
+			ConsecutiveSuccesses: h.ConsecutiveSuccesses,
+			LastCheckMs:          h.LastCheckMs,
+			LastFailureMs:        h.LastFailureMs,
+			Models:               models,
+		}
+	}
+	return out, total, nil
+}

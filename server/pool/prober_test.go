@@ -1,0 +1,294 @@
+package pool_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/threatwinds/aiadmin/clients/fleet"
+	"github.com/threatwinds/aiadmin/server/pool"
+)
+
+// fakeClock is an injectable clock that moves only when told.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// TestProbeRoundsCountersAndThresholds probes scripted loopback stand-ins
+// round by round and checks every server's counters and verdict after each
+// round, with thresholds of 3 failures and 2 successes. Rounds alternate
+// between two probers, as when the lease changes hands: the second
+// continues the counters of the first.
+func TestProbeRoundsCountersAndThresholds(t *testing.T) {
+	_, client, store := standalone(t)
+	ctx := testContext(t)
+	target := &hits{}
+	redirectTarget := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		target.add(r.URL.Path)
+	}))
+	defer redirectTarget.Close()
+	const timeout = 100 * time.Millisecond
+	si := newStandIn(t, 10*timeout, redirectTarget.URL+"/elsewhere")
+
+	// One letter per round (see the answer constants); S healthy, F a 503,
+	// T slower than the timeout, R a redirect to another host, B a 200 with
+	// a 2 MiB body.
+	cases := []struct {
+		name, script string
+		// want[i] is the verdict after round i+1: H healthy, U unhealthy.
+		want string
+	}{
+		{"healthy", "SSSSSSS", "HHHHHHH"},
+		{"failing 5xx", "FFFFFFF", "UUUUUUU"},
+		{"slow past the timeout", "TTTTTTT", "UUUUUUU"},
+		{"redirect to another host", "RRRRRRR", "UUUUUUU"},
+		{"big body", "BBBBBBB", "HHHHHHH"},
+		{"flapping", "SFFFSSF", "HHHUUHH"},
+		{"flapping never three failures in a row", "SFFSFFS", "HHHHHHH"},
+		{"recovering", "FSFSSFS", "UUUUHHH"},
+		{"dies", "SSFFFSF", "HHHHUUU"},
+	}
+	urls := make([]string, len(cases))
+	for i, c := range cases {
+		urls[i] = si.add(c.name, c.script)
+		register(t, store, fleet.ProviderVLLM, urls[i])
+	}
+	tables := pool.NewTables(client, store, pool.TablesOptions{})
+	if err := tables.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clock := &fakeClock{now: time.UnixMilli(1_700_000_000_000)}
+	newProber := func(holder string) *pool.Prober {
+		p := pool.NewProber(tables, store, pool.ProberOptions{
+			Interval: 4 * timeout, Timeout: timeout, Holder: holder, Now: clock.Now,
+			UnhealthyAfter: 3, HealthyAfter: 2,
+		})
+		t.Cleanup(p.CloseIdleConnections)
+		return p
+	}
+	probers := []*pool.Prober{newProber("a"), newProber("b")}
+
+	for _, h := range health(t, store, urls...) {
+		if h != (fleet.ServerHealth{}) {
+			t.Fatalf("before any probe: %+v, want unknown", h)
+		}
+	}
+	lastFailure := make([]int64, len(cases))
+	failures := make([]int64, len(cases))
+	successes := make([]int64, len(cases))
+	for round := range len(cases[0].script) {
+		clock.Advance(time.Second)
+		nowMs := clock.Now().UnixMilli()
+		r, err := probers[round%2].ProbeOnce(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Servers != len(cases) || r.Succeeded+r.Failed != len(cases) || r.WriteErrors != 0 {
+			t.Fatalf("round %d: %+v", round+1, r)
+		}
+		got := health(t, store, urls...)
+		for i, c := range cases {
+			ok := c.script[round] == answerOK || c.script[round] == answerBigBody
+			if ok {
+				successes[i]++
+				failures[i] = 0
+			} else {
+				failures[i]++
+				successes[i] = 0
+				lastFailure[i] = nowMs
+			}
+			healthy := c.want[round] == 'H'
+			want := fleet.ServerHealth{
+				Healthy:              &healthy,
+				ConsecutiveFailures:  failures[i],
+				ConsecutiveSuccesses: successes[i],
+				LastCheckMs:          nowMs,
+				LastFailureMs:        lastFailure[i],
+			}
+			if diff := cmp.Diff(want, got[i]); diff != "" {
+				t.Errorf("%s after round %d (%q) (-want +got):\n%s", c.name, round+1, c.script[:round+1], diff)
+			}
+		}
+	}
+	for _, c := range cases {
+		if n := si.hits.get(c.name); n != len(c.script) {
+			t.Errorf("%s: probed %d times, want %d", c.name, n, len(c.script))
+		}
+	}
+	if n := si.stray.total(); n != 0 {
+		t.Errorf("%d requests to paths other than {url}/models: %v", n, si.stray.n)
+	}
+	if n := target.total(); n != 0 {
+		t.Errorf("the redirect was followed %d times", n)
+	}
+}
+
+// TestProberRunsByItself runs two probers with short intervals against
+// healthy, failing, slow, flapping and redirecting stand-ins: one takes the
+// lease and probes round after round until the counters reach the
+// thresholds; the other never probes. Counters are asserted, not timing.
+func TestProberRunsByItself(t *testing.T) {
+	_, client, store := standalone(t)
+	ctx := testContext(t)
+	target := &hits{}
+	redirectTarget := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		target.add(r.URL.Path)
+	}))
+	defer redirectTarget.Close()
+	const timeout = 60 * time.Millisecond
+	si := newStandIn(t, 5*timeout, redirectTarget.URL)
+	healthyURL := si.add("healthy", "S")
+	failingURL := si.add("failing", "F")
+	slowURL := si.add("slow", "T")
+	flappingURL := si.add("flapping", "FFFFSS")
+	redirectURL := si.add("redirect", "R")
+	register(t, store, fleet.ProviderVLLM, healthyURL, failingURL, slowURL)
+	register(t, store, fleet.ProviderSGLang, flappingURL)
+	register(t, store, fleet.ProviderSpeaches, redirectURL)
+
+	// Everything the replica starts stops with it: its tables, its prober
+	// and, once closed, its own Valkey client.
+	checkLeaks := goroutineBaseline(t)
+	replicaClient, err := fleet.Connect(ctx, fleet.ConnectOptions{Addrs: []string{valkeyAddr(client)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	replicaStore := fleet.New(replicaClient, fleet.Options{})
+	runCtx, stop := context.WithCancel(ctx)
+	tables := pool.NewTables(replicaClient, replicaStore, pool.TablesOptions{})
+	var probers []*pool.Prober
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = tables.Run(runCtx) })
+	eventually(t, 5*time.Second, "tables loaded", func() bool { return tables.Snapshot().Len() == 5 })
+	for _, holder := range []string{"first", "second"} {
+		p := pool.NewProber(tables, replicaStore, pool.ProberOptions{
+			Interval: 150 * time.Millisecond, Timeout: timeout, Holder: holder,
+			LeaseTTL: time.Second, LeaseRenewEvery: 200 * time.Millisecond,
+		})
+		probers = append(probers, p)
+		wg.Go(func() { _ = p.Run(runCtx) })
+		if holder == "first" {
+			eventually(t, 5*time.Second, "first prober leading", p.Leading)
+		}
+	}
+
+	at := func(u string) fleet.ServerHealth { return health(t, store, u)[0] }
+	eventually(t, 15*time.Second, "every stand-in past its thresholds", func() bool {
+		h, f, s, fl, r := at(healthyURL), at(failingURL), at(slowURL), at(flappingURL), at(redirectURL)
+		return h.ConsecutiveSuccesses >= 3 && f.ConsecutiveFailures >= 3 && s.ConsecutiveFailures >= 3 &&
+			fl.ConsecutiveSuccesses >= 2 && r.ConsecutiveFailures >= 3
+	})
+	stop()
+	wg.Wait()
+	replicaClient.Close()
+	checkLeaks()
+
+	for _, tc := range []struct {
+		url     string
+		healthy bool
+		failed  bool
+	}{
+		{healthyURL, true, false},
+		{failingURL, false, true},
+		{slowURL, false, true},
+		{flappingURL, true, true}, // four failures, then two successes
+		{redirectURL, false, true},
+	} {
+		h := at(tc.url)
+		if h.Healthy == nil || *h.Healthy != tc.healthy {
+			t.Errorf("%s: healthy %v, want %v (%+v)", tc.url, h.Healthy, tc.healthy, h)
+		}
+		if h.LastCheckMs <= 0 {
+			t.Errorf("%s: last_check_ms %d", tc.url, h.LastCheckMs)
+		}
+		if got := h.LastFailureMs > 0; got != tc.failed {
+			t.Errorf("%s: last_failure_ms %d, want a failure: %v", tc.url, h.LastFailureMs, tc.failed)
+		}
+	}
+	if fl := at(flappingURL); fl.ConsecutiveFailures != 0 || fl.LastFailureMs >= fl.LastCheckMs {
+		t.Errorf("flapping: %+v, want failures restarted and the last failure before the last check", fl)
+	}
+	if probers[1].Rounds() != 0 {
+		t.Errorf("the second prober ran %d rounds while the first held the lease", probers[1].Rounds())
+	}
+	if probers[0].Rounds() < 4 {
+		t.Errorf("the leader ran %d rounds", probers[0].Rounds())
+	}
+	if n := target.total(); n != 0 {
+		t.Errorf("the redirect was followed %d times", n)
+	}
+	if n := si.stray.total(); n != 0 {
+		t.Errorf("%d stray requests", n)
+	}
+	// A graceful stop releases the lease at once.
+	holder, err := store.LeaseHolder(ctx, pool.LeaseName)
+	if err != nil || holder != "" {
+		t.Errorf("lease holder after a graceful stop = %q, %v; want none", holder, err)
+	}
+}
+
+// TestProberLeaseHandover kills the leading prober without releasing the
+// lease, as a crash would: the other takes the lease when it expires and
+// carries on probing, continuing the counters.
+func TestProberLeaseHandover(t *testing.T) {
+	_, client, store := standalone(t)
+	ctx := testContext(t)
+	si := newStandIn(t, time.Second, "")
+	u := si.add("up", "S")
+	register(t, store, fleet.ProviderVLLM, u)
+	tables := pool.NewTables(client, store, pool.TablesOptions{})
+	if err := tables.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const ttl = 800 * time.Millisecond
+	start := func(holder string) (*pool.Prober, func()) {
+		p := pool.NewProber(tables, store, pool.ProberOptions{
+			Interval: 100 * time.Millisecond, Timeout: 50 * time.Millisecond, Holder: holder,
+			LeaseTTL: ttl, LeaseRenewEvery: 200 * time.Millisecond, KeepLeaseOnStop: true,
+		})
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = p.Run(rctx) }()
+		return p, func() { cancel(); <-done }
+	}
+	a, killA := start("a")
+	eventually(t, 5*time.Second, "a leading", a.Leading)
+	b, killB := start("b")
+	defer killB()
+	eventually(t, 5*time.Second, "a probing", func() bool { return health(t, store, u)[0].ConsecutiveSuccesses >= 2 })
+
+	killA()
+	killed := time.Now()
+	if h, err := store.LeaseHolder(ctx, pool.LeaseName); err != nil || h != "a" {
+		t.Fatalf("after the crash the lease is held by %q, %v; want still a until it expires", h, err)
+	}
+	before := health(t, store, u)[0]
+	eventually(t, 5*time.Second, "b takes over", b.Leading)
+	eventually(t, 5*time.Second, "b probing", func() bool {
+		h := health(t, store, u)[0]
+		return h.LastCheckMs > before.LastCheckMs && h.ConsecutiveSuccesses > before.ConsecutiveSuccesses
+	})
+	took := time.Since(killed)
+	t.Logf("handover after %s (lease TTL %s)", took.Round(10*time.Millisecond), ttl)
+	if h, err := store.LeaseHolder(ctx, pool.LeaseName); err != nil || h != "b" {
+		t.Errorf("lease held by %q, %v; want b", h, err)
+	}
+}
