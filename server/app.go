@@ -89,6 +89,7 @@ func NewApp(ctx context.Context, cfg Config, log *zap.Logger) (_ *App, err error
 		Demand:    a.Store,
 		Pods:      pods,
 		Servers:   pool.NewServerList(tables, a.Store),
+		Audit:     ValkeyAuditor{Store: a.Store, MaxLen: cfg.AuditStreamLen},
 		Log:       log,
 	}
 	e, err := NewHTTPHandler(HTTPOptions{

@@ -18,6 +18,9 @@ func (h *Handlers) GetPodDemand(ctx context.Context, req adminapi.GetPodDemandRe
 	if h.Demand == nil {
 		return nil, errNotImplemented
 	}
+	if !validPodURL(req.PodUrl) {
+		return nil, invalidPodURL()
+	}
 	d, err := h.Demand.Demand(ctx, req.PodUrl)
 	if err != nil {
 		return nil, valkeyUnavailable(err)

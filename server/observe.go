@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/http"
 	"strconv"
 	"time"
 
@@ -42,6 +43,17 @@ func routeLabel(c echo.Context, isAdminRoute func(echo.Context) bool) string {
 	return "unmatched"
 }
 
+// methodLabel is the request method for the HTTP-defined methods and
+// "other" for anything else, so callers cannot mint metric series.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return m
+	}
+	return "other"
+}
+
 // requestLog writes one log line and the metrics of every request. It is
 // the outermost middleware: it hands errors to the error handler itself, so
 // the status it records is the one sent. It logs the route template, never
@@ -57,8 +69,9 @@ func requestLog(log *zap.Logger, m *httpMetrics, isAdminRoute func(echo.Context)
 			status := c.Response().Status
 			route := routeLabel(c, isAdminRoute)
 			statusText := strconv.Itoa(status)
-			m.requests.WithLabelValues(route, c.Request().Method, statusText).Inc()
-			m.latency.WithLabelValues(route, c.Request().Method, statusText).Observe(elapsed.Seconds())
+			method := methodLabel(c.Request().Method)
+			m.requests.WithLabelValues(route, method, statusText).Inc()
+			m.latency.WithLabelValues(route, method, statusText).Observe(elapsed.Seconds())
 
 			fields := []zap.Field{
 				zap.String("method", c.Request().Method),

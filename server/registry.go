@@ -22,6 +22,9 @@ func (h *Handlers) GetRegistry(ctx context.Context, req adminapi.GetRegistryRequ
 	if h.Registry == nil {
 		return nil, errNotImplemented
 	}
+	if !validModelID(req.ModelId) {
+		return nil, invalidModelID()
+	}
 	page, limit, offset := pageWindow(req.Params.Page, req.Params.Limit)
 	urls, total, err := h.Registry.RegistryPage(ctx, req.ModelId, offset, limit)
 	if err != nil {

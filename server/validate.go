@@ -1,11 +1,16 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -57,6 +62,14 @@ func requestValidator(spec *openapi3.T) (echo.MiddlewareFunc, error) {
 				}
 				params[name] = v
 			}
+			if err := singleQueryValues(route, c.QueryParams()); err != nil {
+				return err
+			}
+			if route.Operation.RequestBody != nil {
+				if err := bufferUTF8Body(c.Request()); err != nil {
+					return err
+				}
+			}
 			in := &openapi3filter.RequestValidationInput{
 				Request:    c.Request(),
 				PathParams: params,
@@ -77,4 +90,45 @@ func requestValidator(spec *openapi3.T) (echo.MiddlewareFunc, error) {
 			return next(c)
 		}
 	}, nil
+}
+
+// bufferUTF8Body reads the request body into memory (the body limit has
+// already bounded it), refuses one that is not UTF-8 as JSON must be, and
+// puts it back for the validator and the handler. Reading it here also lets
+// a chunked body over the limit answer 413 rather than a decoding error.
+func bufferUTF8Body(r *http.Request) error {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	data, err := io.ReadAll(r.Body)
+	_ = r.Body.Close()
+	if err != nil {
+		var he *echo.HTTPError
+		if errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge {
+			return he
+		}
+		return newAPIError(http.StatusBadRequest, "invalid request body").withDetail("the body could not be read").withCause(err)
+	}
+	if !utf8.Valid(data) {
+		return newAPIError(http.StatusBadRequest, "invalid request body").withDetail("the body must be UTF-8 JSON")
+	}
+	// The decoders stop after the first JSON value; trailing data would be
+	// ignored silently, so a body that is not exactly one document is refused.
+	// Other media types are left to the validator, which refuses them.
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && mt == "application/json" && len(data) > 0 && !json.Valid(data) {
+		return newAPIError(http.StatusBadRequest, "invalid request body").withDetail("the body is not a valid JSON object")
+	}
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	return nil
+}
+
+// singleQueryValues refuses a documented query parameter given more than
+// once (page=1&page=2): the server does not pick one.
+func singleQueryValues(route *routers.Route, query url.Values) error {
+	for _, ref := range append(route.PathItem.Parameters, route.Operation.Parameters...) {
+		if p := ref.Value; p != nil && p.In == openapi3.ParameterInQuery && len(query[p.Name]) > 1 {
+			return newAPIError(http.StatusBadRequest, "invalid query parameter "+p.Name).withDetail("must be given at most once")
+		}
+	}
+	return nil
 }
