@@ -163,24 +163,7 @@ func (c *PodCatalog) ListPods(ctx context.Context, offset, limit int64) ([]admin
 	now := c.opts.Now()
 	out := make([]adminapi.Pod, len(page))
 	for i, e := range page {
-		st := states[i]
-		p := e.pod
-		out[i] = adminapi.Pod{
-			Id:               p.ID,
-			Name:             p.Name,
-			DesiredStatus:    p.DesiredStatus,
-			Kind:             e.kind,
-			Models:           st.Models,
-			Healthy:          healthVerdict(st),
-			Inflight:         st.Inflight,
-			LastUseMs:        st.LastUseMs,
-			IdleSeconds:      idleSeconds(now, st.LastUseMs),
-			LastStatusChange: p.LastStatusChange,
-			CostPerHr:        p.CostPerHr,
-			DataCenterId:     p.DataCenterID,
-			Location:         p.Location,
-			GpuTypeId:        p.GPUTypeID,
-		}
+		out[i] = podView(e, states[i], now)
 	}
 	return out, total, nil
 }
@@ -196,8 +179,20 @@ func (c *PodCatalog) GetPod(ctx context.Context, id string) (adminapi.PodDetail,
 	if err != nil {
 		return adminapi.PodDetail{}, err
 	}
-	st, p := states[0], e.pod
+	v := podView(e, states[0], c.opts.Now())
 	return adminapi.PodDetail{
+		Id: v.Id, Name: v.Name, DesiredStatus: v.DesiredStatus, Kind: v.Kind,
+		Models: v.Models, Healthy: v.Healthy, Inflight: v.Inflight, LastUseMs: v.LastUseMs,
+		IdleSeconds: v.IdleSeconds, LastStartedAt: e.pod.LastStartedAt, LastStatusChange: v.LastStatusChange,
+		CostPerHr: v.CostPerHr, DataCenterId: v.DataCenterId, Location: v.Location, GpuTypeId: v.GpuTypeId,
+	}, nil
+}
+
+// podView is a fleet pod as the API shows it: RunPod's facts with the fleet
+// state of its backend URL.
+func podView(e podEntry, st fleet.BackendState, now time.Time) adminapi.Pod {
+	p := e.pod
+	return adminapi.Pod{
 		Id:               p.ID,
 		Name:             p.Name,
 		DesiredStatus:    p.DesiredStatus,
@@ -206,14 +201,13 @@ func (c *PodCatalog) GetPod(ctx context.Context, id string) (adminapi.PodDetail,
 		Healthy:          healthVerdict(st),
 		Inflight:         st.Inflight,
 		LastUseMs:        st.LastUseMs,
-		IdleSeconds:      idleSeconds(c.opts.Now(), st.LastUseMs),
-		LastStartedAt:    p.LastStartedAt,
+		IdleSeconds:      idleSeconds(now, st.LastUseMs),
 		LastStatusChange: p.LastStatusChange,
 		CostPerHr:        p.CostPerHr,
 		DataCenterId:     p.DataCenterID,
 		Location:         p.Location,
 		GpuTypeId:        p.GPUTypeID,
-	}, nil
+	}
 }
 
 // RestartPod stops the fleet pod id and resumes it with its GPU count. Two

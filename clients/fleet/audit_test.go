@@ -16,27 +16,14 @@ import (
 // TestAuditTrail runs the audit stream on every backend: a real standalone
 // server, a three-master cluster and the embedded store.
 func TestAuditTrail(t *testing.T) {
-	suites := []struct {
-		name string
-		run  func(t *testing.T, b backend)
-	}{
+	runOnBackends(t, []suite{
 		{"RoundTripNewestFirst", testAuditRoundTrip},
 		{"BoundedToMaxLen", testAuditBounded},
 		{"BoundedUnderConcurrentWriters", testAuditConcurrentWriters},
 		{"ZeroTimeTakesStoreClock", testAuditStoreClock},
 		{"Validation", testAuditValidation},
 		{"MalformedEntry", testAuditMalformedEntry},
-	}
-	for _, b := range startBackends(t) {
-		t.Run(b.name, func(t *testing.T) {
-			for _, s := range suites {
-				t.Run(s.name, func(t *testing.T) {
-					flush(t, b.client)
-					s.run(t, b)
-				})
-			}
-		})
-	}
+	})
 }
 
 // ignoreID compares entries without the server-assigned stream id.

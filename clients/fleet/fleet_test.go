@@ -69,12 +69,30 @@ func flush(t testing.TB, c valkey.Client) {
 	}
 }
 
+// suite is one named behaviour run on a backend.
+type suite struct {
+	name string
+	run  func(t *testing.T, b backend)
+}
+
+// runOnBackends runs every suite on every backend (a standalone server, a
+// cluster and the embedded store), each on an emptied store.
+func runOnBackends(t *testing.T, suites []suite) {
+	for _, b := range startBackends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			for _, s := range suites {
+				t.Run(s.name, func(t *testing.T) {
+					flush(t, b.client)
+					s.run(t, b)
+				})
+			}
+		})
+	}
+}
+
 // TestStore runs the store's behaviour on every backend, starting each once.
 func TestStore(t *testing.T) {
-	suites := []struct {
-		name string
-		run  func(t *testing.T, b backend)
-	}{
+	runOnBackends(t, []suite{
 		{"RegistryPage", testRegistryPage},
 		{"RegistryPageValidation", testRegistryPageValidation},
 		{"RegisterDeregister", testRegisterDeregister},
@@ -94,17 +112,7 @@ func TestStore(t *testing.T) {
 		{"PublishRefresh", testPublishRefresh},
 		{"BracesInIDs", testBracesInIDs},
 		{"RealExpiry", testRealExpiry},
-	}
-	for _, b := range startBackends(t) {
-		t.Run(b.name, func(t *testing.T) {
-			for _, s := range suites {
-				t.Run(s.name, func(t *testing.T) {
-					flush(t, b.client)
-					s.run(t, b)
-				})
-			}
-		})
-	}
+	})
 }
 
 // fakeClock is an injectable clock that moves only when told.

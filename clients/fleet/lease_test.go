@@ -11,25 +11,12 @@ import (
 // TestLeadershipLease runs the leadership lease on every backend: a
 // standalone server, a cluster and the embedded store.
 func TestLeadershipLease(t *testing.T) {
-	suites := []struct {
-		name string
-		run  func(t *testing.T, b backend)
-	}{
+	runOnBackends(t, []suite{
 		{"OneHolderAtATime", testLeaseOneHolder},
 		{"ExpiresWithoutRenewal", testLeaseExpires},
 		{"RenewalKeepsIt", testLeaseRenewalKeepsIt},
 		{"Validation", testLeaseValidation},
-	}
-	for _, b := range startBackends(t) {
-		t.Run(b.name, func(t *testing.T) {
-			for _, s := range suites {
-				t.Run(s.name, func(t *testing.T) {
-					flush(t, b.client)
-					s.run(t, b)
-				})
-			}
-		})
-	}
+	})
 }
 
 func testLeaseOneHolder(t *testing.T, b backend) {
