@@ -85,6 +85,7 @@ func NewHTTPHandler(o HTTPOptions) (*echo.Echo, error) {
 			},
 		}),
 		headerLimit(maxHeaderBytes),
+		requestDeadline(requestTimeout),
 		middleware.BodyLimit("1M"),
 		authenticate(o.Authenticator, isAdminRoute, o.AuthTimeout),
 		validator,
@@ -112,6 +113,23 @@ func NewHTTPHandler(o HTTPOptions) (*echo.Echo, error) {
 	})
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(o.Metrics, promhttp.HandlerOpts{})))
 	return e, nil
+}
+
+// requestTimeout bounds the work of one request, every call it makes to
+// Valkey, RunPod or the Auth API included; each of those has a shorter
+// timeout of its own.
+const requestTimeout = 30 * time.Second
+
+// requestDeadline gives every request's context a deadline.
+func requestDeadline(d time.Duration) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			ctx, cancel := context.WithTimeout(c.Request().Context(), d)
+			defer cancel()
+			c.SetRequest(c.Request().WithContext(ctx))
+			return next(c)
+		}
+	}
 }
 
 // headerLimit refuses requests whose headers are larger than limit bytes.
