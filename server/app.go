@@ -114,8 +114,10 @@ func NewApp(ctx context.Context, cfg Config, log *zap.Logger) (_ *App, err error
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          zap.NewStdLog(log.Named("http")),
+		// Above the 32 KiB that headerLimit answers in the error format, so
+		// that limit decides; net/http's own plain 431 is only a backstop.
+		MaxHeaderBytes: 1 << 20,
+		ErrorLog:       zap.NewStdLog(log.Named("http")),
 	}
 	return a, nil
 }
@@ -157,7 +159,7 @@ func (a *App) pods(cfg Config) (PodService, error) {
 // connectValkey connects to the configured Valkey, or starts the embedded
 // in-memory store when none is configured.
 func (a *App) connectValkey(ctx context.Context) (valkey.Client, error) {
-	opts := fleet.ConnectOptions{Addrs: a.cfg.Valkey}
+	opts := fleet.ConnectOptions{Addrs: a.cfg.Valkey, Username: a.cfg.ValkeyUsername, Password: a.cfg.ValkeyPassword}
 	if len(a.cfg.Valkey) == 0 {
 		srv, err := embedded.Start()
 		if err != nil {
@@ -182,7 +184,10 @@ func (a *App) connectValkey(ctx context.Context) (valkey.Client, error) {
 // credentials file it creates one random demo token and prints it.
 func (a *App) authenticator() (auth.Authenticator, error) {
 	if a.cfg.AuthMode == AuthModeThreatWinds {
-		o := authapi.Options{BaseURL: a.cfg.AuthURL, Timeout: a.cfg.AuthTimeout}
+		o := authapi.Options{
+			BaseURL: a.cfg.AuthURL, Timeout: a.cfg.AuthTimeout,
+			PositiveTTL: a.cfg.AuthCacheTTL, NegativeTTL: a.cfg.AuthNegativeTTL, MaxEntries: a.cfg.AuthCacheSize,
+		}
 		if err := o.Validate(); err != nil {
 			return nil, fmt.Errorf("--auth-url: %w", err)
 		}

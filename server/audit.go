@@ -25,7 +25,9 @@ type Auditor interface {
 // shared audit trail. A failure to write the trail is logged, never fatal to
 // the action, which has already happened.
 func (h *Handlers) audit(ctx context.Context, action, target, outcome string) {
-	r := AuditRecord{Time: h.now().UTC(), Action: action, Target: target, Outcome: outcome}
+	// The target may be caller input: it is made printable once, for the log
+	// and the shared trail alike.
+	r := AuditRecord{Time: h.now().UTC(), Action: action, Target: sanitize(target), Outcome: sanitize(outcome)}
 	if p, ok := principalFrom(ctx); ok {
 		r.UserID = p.UserID
 	}
@@ -33,7 +35,7 @@ func (h *Handlers) audit(ctx context.Context, action, target, outcome string) {
 		h.Log.Info("audit",
 			zap.String("user_id", r.UserID),
 			zap.String("action", r.Action),
-			zap.String("target", sanitize(r.Target)),
+			zap.String("target", r.Target),
 			zap.String("outcome", r.Outcome),
 			zap.Time("at", r.Time))
 	}

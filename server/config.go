@@ -20,6 +20,8 @@ import (
 type Config struct {
 	Listen          string
 	Valkey          []string
+	ValkeyUsername  string
+	ValkeyPassword  string
 	LogLevel        zapcore.Level
 	Demo            bool
 	ShutdownTimeout time.Duration
@@ -28,6 +30,10 @@ type Config struct {
 	AuthFile    string
 	AuthURL     string
 	AuthTimeout time.Duration
+	// AuthCacheTTL, AuthNegativeTTL and AuthCacheSize bound the Auth API cache.
+	AuthCacheTTL    time.Duration
+	AuthNegativeTTL time.Duration
+	AuthCacheSize   int
 
 	AffinityTTL         time.Duration
 	AffinityTTLOverride map[string]time.Duration
@@ -84,11 +90,17 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	str(&c.AuthFile, "auth-file", "", "YAML credentials file; empty creates a random demo token")
 	str(&c.AuthURL, "auth-url", "https://intelligence.threatwinds.com/api/auth/v2", "ThreatWinds Auth API base URL")
 	dur("auth-timeout", "5s", "timeout of one credential check")
+	dur("auth-cache-ttl", "30s", "how long an accepted credential is cached (never past its expiry)")
+	dur("auth-negative-ttl", "5s", "how long a refused credential is cached")
+	integer("auth-cache-size", "10000", "credentials the Auth API cache holds at most")
 	str(&ttl, "affinity-ttl", "30m", "session affinity TTL for every provider")
 	str(&ttlOverride, "affinity-ttl-provider", "", "per-provider TTLs, e.g. vllm=45m,sglang=20m")
 	dur("request-lease", "10m", "lease of an in-flight request a router never finished")
 	str(&c.RunPodURL, "runpod-url", "https://api.runpod.io/graphql", "RunPod GraphQL endpoint")
-	fs.StringVar(&c.RunPodAPIKey, "runpod-api-key", getenv("RUNPOD_API_KEY"), "RunPod API key (or RUNPOD_API_KEY)")
+	// Secrets never become flag defaults: usage text would print them.
+	fs.StringVar(&c.RunPodAPIKey, "runpod-api-key", "", "RunPod API key (or AIADMIN_RUNPOD_API_KEY, or RUNPOD_API_KEY)")
+	fs.StringVar(&c.ValkeyPassword, "valkey-password", "", "Valkey password (or AIADMIN_VALKEY_PASSWORD)")
+	str(&c.ValkeyUsername, "valkey-username", "", "Valkey ACL user name")
 	dur("runpod-timeout", "10s", "timeout of one RunPod call")
 	str(&c.PodPrefix, "pod-prefix", "", "name prefix selecting the fleet's pods; empty selects all")
 	str(&c.PodURLTemplate, "pod-url-template", "https://{id}.proxy.runpod.net/v1", "backend URL of a pod; {id} is the pod id")
@@ -103,6 +115,19 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	for _, secret := range []struct {
+		dst  *string
+		envs []string
+	}{
+		{&c.RunPodAPIKey, []string{"AIADMIN_RUNPOD_API_KEY", "RUNPOD_API_KEY"}},
+		{&c.ValkeyPassword, []string{"AIADMIN_VALKEY_PASSWORD"}},
+	} {
+		for _, name := range secret.envs {
+			if *secret.dst == "" {
+				*secret.dst = getenv(name)
+			}
+		}
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -129,6 +154,9 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 	c.ShutdownTimeout = parsedDur["shutdown-timeout"]
 	c.AuthTimeout = parsedDur["auth-timeout"]
+	c.AuthCacheTTL = parsedDur["auth-cache-ttl"]
+	c.AuthNegativeTTL = parsedDur["auth-negative-ttl"]
+	c.AuthCacheSize = parsedInt["auth-cache-size"]
 	c.RequestLease = parsedDur["request-lease"]
 	c.RunPodTimeout = parsedDur["runpod-timeout"]
 	c.PodCacheTTL = parsedDur["pod-cache-ttl"]

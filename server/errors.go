@@ -168,6 +168,10 @@ func fromHTTPError(he *echo.HTTPError) *APIError {
 func fromRequestError(re *openapi3filter.RequestError) *APIError {
 	if re.Parameter != nil {
 		p := re.Parameter
+		if p.In == "path" && p.Name == "id" {
+			// Pod ids have one documented answer for every malformed form.
+			return newAPIError(http.StatusUnprocessableEntity, "invalid pod id")
+		}
 		return newAPIError(http.StatusBadRequest, fmt.Sprintf("invalid %s parameter %s", p.In, p.Name)).
 			withDetail(describeSchema(p.Schema))
 	}

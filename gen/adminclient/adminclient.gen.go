@@ -110,7 +110,7 @@ type ClearAffinityRequest struct {
 	// ModelId The model to scope the clear to; null or absent clears every model.
 	ModelId *string `json:"model_id,omitempty"`
 
-	// UserId The user whose affinity to clear.
+	// UserId The user whose affinity to clear; no control characters.
 	UserId string `json:"user_id"`
 }
 
