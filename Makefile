@@ -41,9 +41,11 @@ build:
 run: build
 	./$(BIN) $(ARGS)
 
-## test: install what the tests need, then run every test with the race detector.
+## test: install what the tests need, then run every test with the race detector,
+## and the contract tests once more with the ThreatWinds Auth API mode.
 test: deps
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	AIADMIN_TEST_AUTH_MODE=threatwinds $(GO) test -race -count=1 -timeout 10m -run 'Contract' ./server/
 
 ## lint: go vet and staticcheck.
 lint:

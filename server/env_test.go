@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/threatwinds/aiadmin/clients/auth"
+	"github.com/threatwinds/aiadmin/clients/authapi"
 	"github.com/threatwinds/aiadmin/clients/fleet"
 	"github.com/threatwinds/aiadmin/clients/fleet/valkeytest"
 	"github.com/threatwinds/aiadmin/gen/adminclient"
@@ -96,6 +98,13 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *testEnv {
 
 	log := zap.New(zapcoreFor(env.logs))
 	var authn auth.Authenticator = o.authenticator
+	if authn == nil && os.Getenv("AIADMIN_TEST_AUTH_MODE") == server.AuthModeThreatWinds {
+		// The same callers, checked by a stand-in ThreatWinds Auth API over HTTP.
+		t.Log("auth mode: threatwinds (stand-in Auth API)")
+		c := authapi.New(authapi.Options{BaseURL: startAuthAPI(t).URL()})
+		t.Cleanup(c.CloseIdleConnections)
+		authn = c
+	}
 	if authn == nil {
 		f, err := auth.NewFileAuthenticator([]auth.FileEntry{
 			{UserID: "usr_ops", Roles: []string{"user", auth.AdminRole}, BearerSHA256: auth.HashSecret(adminToken)},
