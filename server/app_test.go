@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/threatwinds/aiadmin/clients/auth"
+	"github.com/threatwinds/aiadmin/clients/runpod/runpodtest"
 	"github.com/threatwinds/aiadmin/server"
 )
 
@@ -85,5 +86,80 @@ func TestAppServesAndShutsDown(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), adminToken) {
 		t.Error("the token reached the log")
+	}
+}
+
+// TestAppShutdownLetsInFlightRequestsFinish cancels a replica while a pod
+// list waits on a slow RunPod: the request still gets its full answer, and
+// only then does Run return.
+func TestAppShutdownLetsInFlightRequestsFinish(t *testing.T) {
+	dir := t.TempDir()
+	creds := filepath.Join(dir, "creds.yaml")
+	content := "credentials:\n  - user_id: usr_ops\n    roles: [ai_admin]\n    bearer_sha256: " + auth.HashSecret(adminToken) + "\n"
+	if err := os.WriteFile(creds, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const key = "rk-shutdown-test"
+	standIn := runpodtest.NewServer(key, runpodtest.DemoPods(3, "aiapi-dev-")...)
+	standIn.FaultNext(runpodtest.OpMyself, 1, runpodtest.Fault{Delay: 1500 * time.Millisecond})
+	rpURL := standIn.Start(t)
+	cfg, err := server.ParseConfig([]string{"--listen", "127.0.0.1:0", "--auth-file", creds, "--demo=false",
+		"--runpod-url", rpURL, "--pod-prefix", "aiapi-dev-", "--shutdown-timeout", "10s"},
+		func(k string) string {
+			if k == "RUNPOD_API_KEY" {
+				return key
+			}
+			return ""
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	app, err := server.NewApp(ctx, cfg, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+
+	type result struct {
+		code int
+		body string
+		err  error
+	}
+	answer := make(chan result, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+app.Addr()+"/api/ai/v1/admin/pods", nil)
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			answer <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		answer <- result{code: resp.StatusCode, body: string(b)}
+	}()
+	// Shut down once the request is inside the handler, waiting on RunPod.
+	deadline := time.Now().Add(10 * time.Second)
+	for standIn.Calls(runpodtest.OpMyself) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if standIn.Calls(runpodtest.OpMyself) == 0 {
+		t.Fatal("the pod list never reached RunPod")
+	}
+	cancel()
+	r := <-answer
+	if r.err != nil || r.code != http.StatusOK || !strings.Contains(r.body, `"total":3`) {
+		t.Fatalf("the in-flight request was not allowed to finish: %v %d %s", r.err, r.code, r.body)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return after shutdown")
 	}
 }
