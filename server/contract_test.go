@@ -266,6 +266,8 @@ func TestContractMalformedRequests(t *testing.T) {
 		{"clear with a control character in user_id", "POST", clear, jsonHeader(), `{"user_id": "u\r\nX-Injected: 1"}`, 400, "invalid request body"},
 		{"clear with NUL in model_id", "POST", clear, jsonHeader(), `{"user_id": "u", "model_id": "m\u0000"}`, 400, "invalid request body"},
 		{"restart with an empty pod id", "POST", "/api/ai/v1/admin/pods//restart", authHeader(), "", 422, "invalid pod id"},
+		{"clear in UTF-16", "POST", clear, with(authHeader(), "Content-Type", "application/json; charset=utf-16"), `{"user_id": "u"}`, 400, "invalid request body"},
+		{"clear with a null body", "POST", clear, jsonHeader(), `null`, 400, "invalid request body"},
 		{"clear with numeric model_id", "POST", clear, jsonHeader(), `{"user_id": "u", "model_id": 7}`, 400, "invalid request body"},
 		{"clear with text content type", "POST", clear, with(authHeader(), "Content-Type", "text/plain"), `{"user_id": "u"}`, 400, "invalid request body"},
 		{"clear with no content type", "POST", clear, authHeader(), `{"user_id": "u"}`, 400, "invalid request body"},

@@ -178,11 +178,16 @@ func fromRequestError(re *openapi3filter.RequestError) *APIError {
 	if re.RequestBody != nil {
 		var se *openapi3.SchemaError
 		if errors.As(re.Err, &se) {
+			// kin-openapi's reasons name the schema rule, never the value.
+			reason := se.Reason
+			if reason != "" {
+				reason = strings.ToLower(reason[:1]) + reason[1:]
+			}
 			field := strings.Join(se.JSONPointer(), ".")
 			if field == "" {
-				return newAPIError(http.StatusBadRequest, "invalid request body").withDetail(se.Reason)
+				return newAPIError(http.StatusBadRequest, "invalid request body").withDetail(reason)
 			}
-			return newAPIError(http.StatusBadRequest, "invalid request body").withDetail(field + ": " + se.Reason)
+			return newAPIError(http.StatusBadRequest, "invalid request body").withDetail(field + ": " + reason)
 		}
 		if strings.Contains(re.Reason, "Content-Type") || strings.Contains(re.Error(), "Content-Type") {
 			return newAPIError(http.StatusBadRequest, "invalid request body").withDetail("the body must be application/json")

@@ -115,8 +115,14 @@ func bufferUTF8Body(r *http.Request) error {
 	// The decoders stop after the first JSON value; trailing data would be
 	// ignored silently, so a body that is not exactly one document is refused.
 	// Other media types are left to the validator, which refuses them.
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && mt == "application/json" && len(data) > 0 && !json.Valid(data) {
-		return newAPIError(http.StatusBadRequest, "invalid request body").withDetail("the body is not a valid JSON object")
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err == nil && mt == "application/json" {
+		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+			return newAPIError(http.StatusBadRequest, "invalid request body").withDetail("the body must be UTF-8 JSON")
+		}
+		if len(data) > 0 && !json.Valid(data) {
+			return newAPIError(http.StatusBadRequest, "invalid request body").withDetail("the body is not a valid JSON object")
+		}
 	}
 	r.Body = io.NopCloser(bytes.NewReader(data))
 	return nil
