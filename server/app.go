@@ -153,6 +153,10 @@ func (a *App) pods(cfg Config) (PodService, error) {
 	}
 	return NewPodCatalog(rp, a.Store, PodCatalogOptions{
 		Prefix: cfg.PodPrefix, URLTemplate: cfg.PodURLTemplate, CacheTTL: cfg.PodCacheTTL,
+		// Restarts of one pod are serialised across replicas by a lease in the
+		// shared Valkey, held for the read, stop and resume calls with a margin.
+		RestartLocker:   a.Store,
+		RestartLeaseTTL: max(DefaultRestartLeaseTTL, 3*cfg.RunPodTimeout+15*time.Second),
 	}), nil
 }
 

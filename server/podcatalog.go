@@ -3,6 +3,8 @@ package server
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -19,7 +21,22 @@ import (
 const (
 	DefaultPodURLTemplate = "https://{id}.proxy.runpod.net/v1"
 	DefaultPodCacheTTL    = 5 * time.Second
+	// DefaultRestartLeaseTTL covers reading, stopping and resuming a pod,
+	// three RunPod calls of at most 10 s each by default, with a margin.
+	DefaultRestartLeaseTTL = 45 * time.Second
 )
+
+// While another replica restarts a pod, a restart of the same pod asks for
+// the pod's lease again after a wait that starts at restartLeasePollMin and
+// doubles up to restartLeasePollMax.
+const (
+	restartLeasePollMin = 100 * time.Millisecond
+	restartLeasePollMax = 500 * time.Millisecond
+)
+
+// restartLeaseReleaseTimeout bounds giving the lease back; a release that
+// fails leaves the lease to expire after its TTL.
+const restartLeaseReleaseTimeout = 5 * time.Second
 
 // maxPodIDLen bounds a pod id; RunPod's are 14 characters.
 const maxPodIDLen = 64
@@ -33,8 +50,15 @@ var (
 	ErrPodNotFound = errors.New("pod not found")
 	// ErrRunPod marks every failed RunPod call; the error is a *PodCallError.
 	ErrRunPod = errors.New("runpod API error")
-	// ErrFleetState means the fleet state could not be read.
+	// ErrFleetState means the fleet state could not be read or written.
 	ErrFleetState = errors.New("fleet state unavailable")
+	// ErrRestartInProgress means the caller's context ended while it waited
+	// for another restart of the same pod, on this replica or another.
+	ErrRestartInProgress = errors.New("pod restart in progress")
+	// ErrRequestTimedOut means the caller's context ended while it waited
+	// for work it did not do itself: a pod list another caller's RunPod call
+	// was fetching, or its turn to restart a pod.
+	ErrRequestTimedOut = errors.New("request timed out")
 )
 
 // Calls a PodCallError names.
@@ -74,6 +98,16 @@ type BackendStateReader interface {
 	BackendStates(ctx context.Context, urls []string) ([]fleet.BackendState, error)
 }
 
+// RestartLocker holds named leases shared by every replica, so that two
+// replicas never restart one pod at the same time; *fleet.Store implements
+// it.
+type RestartLocker interface {
+	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
+}
+
+var _ RestartLocker = (*fleet.Store)(nil)
+
 // PodCatalogOptions configure a PodCatalog. Zero values take the defaults.
 type PodCatalogOptions struct {
 	// Prefix selects the fleet's pods by name; empty selects every pod.
@@ -85,6 +119,15 @@ type PodCatalogOptions struct {
 	CacheTTL time.Duration
 	// Now is the clock of the cache and of idle times; nil means time.Now.
 	Now func() time.Time
+	// RestartLocker serialises the restarts of a pod across replicas; nil
+	// serialises them within this replica only.
+	RestartLocker RestartLocker
+	// RestartLeaseTTL is how long a replica may hold a pod's restart lease.
+	// It must cover reading, stopping and resuming the pod with the RunPod
+	// client's timeout: a lease that expires mid-restart lets another
+	// replica's restart interleave. It bounds how long a crashed replica
+	// blocks the pod's restarts.
+	RestartLeaseTTL time.Duration
 }
 
 // PodCatalog is the fleet's pods as the admin API shows them: RunPod's pods
@@ -139,6 +182,9 @@ func NewPodCatalog(src PodSource, state BackendStateReader, o PodCatalogOptions)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.RestartLeaseTTL <= 0 {
+		o.RestartLeaseTTL = DefaultRestartLeaseTTL
 	}
 	return &PodCatalog{src: src, state: state, opts: o, locks: podLocks{held: map[string]*podLock{}}}
 }
@@ -212,19 +258,26 @@ func podView(e podEntry, st fleet.BackendState, now time.Time) adminapi.Pod {
 
 // RestartPod stops the fleet pod id and resumes it with its GPU count. Two
 // restarts of one pod never interleave their calls: the second waits for
-// the first, or gives up when ctx ends while it waits. Once the pod is read,
-// the calls run to the end even if ctx is cancelled, so a pod is never left
-// stopped because its caller went away; each call is bounded by the RunPod
-// client's timeout. Any attempt to stop the pod invalidates the cached list.
+// the first, on this replica for the pod's lock, across replicas for the
+// pod's restart lease, or gives up with ErrRestartInProgress when ctx ends
+// while it waits. Once the pod is read, the calls run to the end even if ctx
+// is cancelled, so a pod is never left stopped because its caller went away;
+// each call is bounded by the RunPod client's timeout. Any attempt to stop
+// the pod invalidates the cached list.
 func (c *PodCatalog) RestartPod(ctx context.Context, id string) error {
 	if !ValidPodID(id) {
 		return ErrInvalidPodID
 	}
 	unlock, err := c.locks.lock(ctx, id)
 	if err != nil {
-		return fmt.Errorf("waiting for another restart of pod %s: %w", id, err)
+		return fmt.Errorf("waiting for another restart of pod %s on this replica: %w: %w", id, ErrRestartInProgress, err)
 	}
 	defer unlock()
+	release, err := c.acquireRestartLease(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer release()
 	ctx = context.WithoutCancel(ctx)
 
 	e, err := c.readPod(ctx, id)
@@ -243,6 +296,71 @@ func (c *PodCatalog) RestartPod(ctx context.Context, id string) error {
 		return &PodCallError{Call: PodCallResume, Err: err}
 	}
 	return nil
+}
+
+// restartLeaseName names the lease a replica holds while it restarts pod id.
+func restartLeaseName(id string) string { return "restart:" + id }
+
+// acquireRestartLease takes pod id's restart lease for this attempt, waiting
+// while another replica holds it, and returns the function that gives it
+// back. Without a RestartLocker there is nothing to take.
+func (c *PodCatalog) acquireRestartLease(ctx context.Context, id string) (release func(), err error) {
+	locker := c.opts.RestartLocker
+	if locker == nil {
+		return func() {}, nil
+	}
+	name, holder := restartLeaseName(id), newRestartHolder()
+	wait := restartLeasePollMin
+	held := false // another replica was seen holding the lease
+	for {
+		// The context may have ended while this replica's own lock was
+		// awaited; a store call with it would pass for a store failure.
+		if err := ctx.Err(); err != nil {
+			return nil, leaseWaitEnded(id, held, err)
+		}
+		ok, err := locker.AcquireLease(ctx, name, holder, c.opts.RestartLeaseTTL)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return nil, leaseWaitEnded(id, held, ctx.Err())
+		case err != nil:
+			return nil, fmt.Errorf("%w: taking the restart lease of pod %s: %w", ErrFleetState, id, err)
+		case ok:
+			return func() {
+				// The lease is given back even when the caller went away,
+				// so that the next restart need not wait for its TTL.
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), restartLeaseReleaseTimeout)
+				defer cancel()
+				_ = locker.ReleaseLease(rctx, name, holder)
+			}, nil
+		}
+		held = true
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, leaseWaitEnded(id, held, ctx.Err())
+		case <-t.C:
+		}
+		wait = min(2*wait, restartLeasePollMax)
+	}
+}
+
+// leaseWaitEnded is the error of a restart whose context ended before it
+// held pod id's lease: ErrRestartInProgress if another replica held the
+// lease, else ErrRequestTimedOut.
+func leaseWaitEnded(id string, held bool, err error) error {
+	if held {
+		return fmt.Errorf("waiting for another replica's restart of pod %s: %w: %w", id, ErrRestartInProgress, err)
+	}
+	return fmt.Errorf("taking the restart lease of pod %s: %w: %w", id, ErrRequestTimedOut, err)
+}
+
+// newRestartHolder returns a random id for one restart attempt, so that an
+// attempt can only renew or release its own lease.
+func newRestartHolder() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // Invalidate drops the cached pod list, and makes a fetch in flight
@@ -295,7 +413,7 @@ func (c *PodCatalog) snapshot(ctx context.Context) (*podSnapshot, error) {
 	case <-f.done:
 		return f.snap, f.err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, fmt.Errorf("waiting for the pod list: %w: %w", ErrRequestTimedOut, ctx.Err())
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -396,8 +397,10 @@ func TestPodCatalogWaiterGivesUp(t *testing.T) {
 	go func() { _, _, err := c.ListPods(t.Context(), 0, 10); stayed <- err }()
 	catalogEventually(t, "both callers wait", func() bool { return c.waiters() == 2 })
 	cancel()
-	if err := <-gaveUp; !errors.Is(err, context.Canceled) {
-		t.Errorf("the cancelled caller got %v, want %v", err, context.Canceled)
+	if err := <-gaveUp; !errors.Is(err, context.Canceled) || !errors.Is(err, ErrRequestTimedOut) {
+		t.Errorf("the cancelled caller got %v, want %v and %v", err, ErrRequestTimedOut, context.Canceled)
+	} else if ae := podError(err); ae.Status != http.StatusServiceUnavailable || ae.Message != "request timed out" {
+		t.Errorf("the cancelled caller is answered %d %q, want 503", ae.Status, ae.Message)
 	}
 	close(src.release)
 	if err := <-stayed; err != nil {
@@ -495,8 +498,10 @@ func TestRestartLocksArePerPod(t *testing.T) {
 	go func() { gaveUp <- c.RestartPod(ctx, "busy1") }()
 	catalogEventually(t, "the restart waits", func() bool { return c.locks.lockRefs("busy1") == 2 })
 	cancel()
-	if err := <-gaveUp; !errors.Is(err, context.Canceled) {
-		t.Errorf("the waiting restart: err = %v, want %v", err, context.Canceled)
+	if err := <-gaveUp; !errors.Is(err, context.Canceled) || !errors.Is(err, ErrRestartInProgress) {
+		t.Errorf("the waiting restart: err = %v, want %v and %v", err, ErrRestartInProgress, context.Canceled)
+	} else if ae := podError(err); ae.Status != http.StatusServiceUnavailable || ae.Message != "pod restart in progress" {
+		t.Errorf("the waiting restart is answered %d %q, want 503", ae.Status, ae.Message)
 	}
 	if got := c.locks.lockRefs("busy1"); got != 1 {
 		t.Errorf("refs after the waiter gave up = %d, want 1", got)
@@ -523,5 +528,62 @@ func TestRestartRefusesPodWithoutGPUs(t *testing.T) {
 	}
 	if got := standIn.Calls(runpodtest.OpPodStop); got != 0 {
 		t.Errorf("%d stops of a pod that cannot be resumed", got)
+	}
+}
+
+// TestEndedWaitsAreNever500 checks the answer of every way a context can end
+// while a pod operation waits: a 503 saying what was awaited, never a 500;
+// a context that ends during a RunPod call stays that call's 502.
+func TestEndedWaitsAreNever500(t *testing.T) {
+	tests := []struct {
+		name    string
+		err     error
+		status  int
+		message string
+	}{
+		{"restart waits for this replica's lock",
+			fmt.Errorf("waiting for another restart of pod p1 on this replica: %w: %w", ErrRestartInProgress, context.DeadlineExceeded),
+			http.StatusServiceUnavailable, "pod restart in progress"},
+		{"restart waits for another replica's lease",
+			leaseWaitEnded("p1", true, context.Canceled), http.StatusServiceUnavailable, "pod restart in progress"},
+		{"restart ran out of time before asking for the lease",
+			leaseWaitEnded("p1", false, context.DeadlineExceeded), http.StatusServiceUnavailable, "request timed out"},
+		{"list waits for the fetch",
+			fmt.Errorf("waiting for the pod list: %w: %w", ErrRequestTimedOut, context.DeadlineExceeded),
+			http.StatusServiceUnavailable, "request timed out"},
+		{"bare deadline", context.DeadlineExceeded, http.StatusServiceUnavailable, "request timed out"},
+		{"bare cancellation", fmt.Errorf("reading: %w", context.Canceled), http.StatusServiceUnavailable, "request timed out"},
+		{"valkey read ran out of time", fmt.Errorf("%w: %w", ErrFleetState, context.DeadlineExceeded),
+			http.StatusServiceUnavailable, "valkey unavailable"},
+		{"runpod call ran out of time", &PodCallError{Call: PodCallGet, Err: context.DeadlineExceeded},
+			http.StatusBadGateway, "runpod API error"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ae := podError(tc.err)
+			if ae.Status != tc.status || ae.Message != tc.message {
+				t.Errorf("podError = %d %q, want %d %q", ae.Status, ae.Message, tc.status, tc.message)
+			}
+			if !errors.Is(ae, tc.err) {
+				t.Errorf("the answer lost its cause %v", tc.err)
+			}
+		})
+	}
+}
+
+// TestListWhoseContextEndsWhileWaitingIs503 checks that a list whose context
+// ends while it waits for the fetch in flight is answered 503, not 500.
+func TestListWhoseContextEndsWhileWaitingIs503(t *testing.T) {
+	src := &gatedSource{release: make(chan struct{}), pods: []runpod.Pod{{ID: "a1", Name: "vllm-1"}}}
+	defer close(src.release)
+	c := NewPodCatalog(src, &noState{}, PodCatalogOptions{})
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	_, _, err := c.ListPods(ctx, 0, 10)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("ListPods: %v, want %v", err, context.DeadlineExceeded)
+	}
+	if ae := podError(err); ae.Status != http.StatusServiceUnavailable || ae.Message != "request timed out" {
+		t.Errorf("ListPods is answered %d %q, want 503 request timed out", ae.Status, ae.Message)
 	}
 }

@@ -10,7 +10,8 @@ import (
 
 // PodService lists, describes and restarts the fleet's pods; *PodCatalog
 // implements it. Its errors match ErrInvalidPodID, ErrPodNotFound, ErrRunPod
-// (as a *PodCallError) or ErrFleetState.
+// (as a *PodCallError), ErrFleetState, ErrRestartInProgress or
+// ErrRequestTimedOut.
 type PodService interface {
 	ListPods(ctx context.Context, offset, limit int64) ([]adminapi.Pod, int64, error)
 	GetPod(ctx context.Context, id string) (adminapi.PodDetail, error)
@@ -76,14 +77,30 @@ func (h *Handlers) RestartPod(ctx context.Context, req adminapi.RestartPodReques
 			h.audit(ctx, auditPodRestart, req.Id, outcome)
 			return nil, ae
 		}
-		h.audit(ctx, auditPodRestart, req.Id, "rejected: "+ae.Message)
+		h.audit(ctx, auditPodRestart, req.Id, restartRefusal(err, ae))
 		return nil, ae
 	}
 	h.audit(ctx, auditPodRestart, req.Id, "initiated")
 	return adminapi.RestartPod200JSONResponse{Status: adminapi.Initiated, PodId: req.Id}, nil
 }
 
-// podError turns an error of the PodService into its answer.
+// restartRefusal is the audit outcome of a restart that never reached
+// RunPod's stop, ae being its answer.
+func restartRefusal(err error, ae *APIError) string {
+	switch {
+	case errors.Is(err, ErrRestartInProgress):
+		return "gave up: another restart of the pod was in progress"
+	case errors.Is(err, ErrRequestTimedOut):
+		return "gave up: the request timed out before the restart began"
+	case errors.Is(err, ErrFleetState):
+		return "failed: valkey unavailable"
+	}
+	return "rejected: " + ae.Message
+}
+
+// podError turns an error of the PodService into its answer. A context that
+// ends while the caller waits for someone else's work is a 503, never a 500;
+// one that ends during a RunPod call is that call's failure, a 502.
 func podError(err error) *APIError {
 	var pe *PodCallError
 	var ae *APIError
@@ -100,6 +117,10 @@ func podError(err error) *APIError {
 		return newAPIError(http.StatusBadGateway, "runpod API error").withCause(err)
 	case errors.Is(err, ErrFleetState):
 		return valkeyUnavailable(err)
+	case errors.Is(err, ErrRestartInProgress):
+		return newAPIError(http.StatusServiceUnavailable, "pod restart in progress").withCause(err)
+	case errors.Is(err, ErrRequestTimedOut), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return newAPIError(http.StatusServiceUnavailable, "request timed out").withCause(err)
 	}
 	return newAPIError(http.StatusInternalServerError, "internal server error").withCause(err)
 }

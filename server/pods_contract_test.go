@@ -78,7 +78,7 @@ func newPodsEnv(t *testing.T) *podsEnv {
 		o.now = pe.clock.Now
 		o.handlers = func(h *server.Handlers, st *fleet.Store) {
 			pe.catalog = server.NewPodCatalog(rp, st, server.PodCatalogOptions{
-				Prefix: fleetPrefix, CacheTTL: 5 * time.Second, Now: pe.clock.Now,
+				Prefix: fleetPrefix, CacheTTL: 5 * time.Second, Now: pe.clock.Now, RestartLocker: st,
 			})
 			h.Pods = pe.catalog
 		}
@@ -100,6 +100,16 @@ func newPodsEnv(t *testing.T) *podsEnv {
 		t.Fatalf("demo fleet: %d fleet pods, %d outside", len(pe.fleet), len(pe.outside))
 	}
 	return pe
+}
+
+// restartLeaseHolder is who holds pod id's restart lease; "" when nobody does.
+func (pe *podsEnv) restartLeaseHolder(t *testing.T, id string) string {
+	t.Helper()
+	h, err := pe.store.LeaseHolder(context.Background(), "restart:"+id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 // podBackendURL is the backend URL the default template gives pod id.
@@ -338,6 +348,9 @@ func TestContractPods(t *testing.T) {
 		}
 		if !slices.Contains(podRestartAudits(t, pe.testEnv), podAuditLine{Msg: "audit", UserID: "usr_ops", Action: "pod.restart", Target: big.ID, Outcome: "initiated"}) {
 			t.Errorf("no audit line for the restart: %+v", podRestartAudits(t, pe.testEnv))
+		}
+		if h := pe.restartLeaseHolder(t, big.ID); h != "" {
+			t.Errorf("restart lease held by %q after the restart, want nobody", h)
 		}
 	})
 
@@ -578,6 +591,9 @@ func TestContractPodListCache(t *testing.T) {
 		one := []string{"pod begin", "pod end", "podStop begin", "podStop end", "podResume begin", "podResume end"}
 		if d := cmp.Diff(append(slices.Clone(one), one...), pe.rec.Log()); d != "" {
 			t.Errorf("RunPod's calls (-want +got):\n%s", d)
+		}
+		if h := pe.restartLeaseHolder(t, id); h != "" {
+			t.Errorf("restart lease held by %q after the restarts, want nobody", h)
 		}
 	})
 
