@@ -562,7 +562,10 @@ type ClientInterface interface {
 	// count. The answer comes as soon as RunPod has accepted both calls; the pod's
 	// status then changes asynchronously. The id is checked before any upstream
 	// call (1 to 64 letters and digits, otherwise 422). Two restarts of the same pod
-	// never interleave. A failed stop or resume is a 502 naming the phase in
+	// never interleave, on one replica or across replicas (a per-pod lease in
+	// Valkey); a restart that cannot begin before the request's deadline because
+	// another one is running answers 503 `pod restart in progress`. A failed stop
+	// or resume is a 502 naming the phase in
 	// `failed_at`; a failure to read the pod before stopping it is a 502 without
 	// `failed_at`.
 	//
@@ -729,7 +732,10 @@ func (c *Client) GetPod(ctx context.Context, id PodID, reqEditors ...RequestEdit
 // count. The answer comes as soon as RunPod has accepted both calls; the pod's
 // status then changes asynchronously. The id is checked before any upstream
 // call (1 to 64 letters and digits, otherwise 422). Two restarts of the same pod
-// never interleave. A failed stop or resume is a 502 naming the phase in
+// never interleave, on one replica or across replicas (a per-pod lease in
+// Valkey); a restart that cannot begin before the request's deadline because
+// another one is running answers 503 `pod restart in progress`. A failed stop
+// or resume is a 502 naming the phase in
 // `failed_at`; a failure to read the pod before stopping it is a 502 without
 // `failed_at`.
 //
@@ -1328,7 +1334,10 @@ type ClientWithResponsesInterface interface {
 	// count. The answer comes as soon as RunPod has accepted both calls; the pod's
 	// status then changes asynchronously. The id is checked before any upstream
 	// call (1 to 64 letters and digits, otherwise 422). Two restarts of the same pod
-	// never interleave. A failed stop or resume is a 502 naming the phase in
+	// never interleave, on one replica or across replicas (a per-pod lease in
+	// Valkey); a restart that cannot begin before the request's deadline because
+	// another one is running answers 503 `pod restart in progress`. A failed stop
+	// or resume is a 502 naming the phase in
 	// `failed_at`; a failure to read the pod before stopping it is a 502 without
 	// `failed_at`.
 	//
@@ -2771,7 +2780,10 @@ func (c *ClientWithResponses) GetPodWithResponse(ctx context.Context, id PodID, 
 // count. The answer comes as soon as RunPod has accepted both calls; the pod's
 // status then changes asynchronously. The id is checked before any upstream
 // call (1 to 64 letters and digits, otherwise 422). Two restarts of the same pod
-// never interleave. A failed stop or resume is a 502 naming the phase in
+// never interleave, on one replica or across replicas (a per-pod lease in
+// Valkey); a restart that cannot begin before the request's deadline because
+// another one is running answers 503 `pod restart in progress`. A failed stop
+// or resume is a 502 naming the phase in
 // `failed_at`; a failure to read the pod before stopping it is a 502 without
 // `failed_at`.
 //
