@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -11,6 +14,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/threatwinds/aiadmin/gen/adminclient"
+	"github.com/threatwinds/aiadmin/server/contracttest"
 )
 
 // syncBuffer is written by the child's output copiers while the test reads it.
@@ -39,6 +45,96 @@ func buildBinary(t *testing.T) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// freeAddr returns a loopback address nothing listens on right now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// cleanEnv is the test's environment without any aiadmin or RunPod setting,
+// as on a fresh machine, plus extra.
+func cleanEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "AIADMIN_") || strings.HasPrefix(kv, "RUNPOD_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, extra...)
+}
+
+// waitHealthy polls /healthz at addr until it answers, for at most 30 s.
+func waitHealthy(t *testing.T, addr string, stderr *syncBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never served /healthz: %v\n%s", err, stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// printedToken is the demo token from the start-up banner in stdout.
+func printedToken(t *testing.T, stdout string) string {
+	t.Helper()
+	for _, f := range strings.Fields(stdout) {
+		if token, ok := strings.CutPrefix(f, "TOKEN="); ok && len(token) >= 32 {
+			return token
+		}
+	}
+	t.Fatalf("no demo token printed: %q", stdout)
+	return ""
+}
+
+// stopWithSIGTERM signals cmd and checks that it exits 0 within 30 s.
+func stopWithSIGTERM(t *testing.T, cmd *exec.Cmd, stderr *syncBuffer) {
+	t.Helper()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("did not stop after SIGTERM\n%s", stderr.String())
+	}
+}
+
+// pollUntil calls check every 250ms until it returns "", failing the test
+// with its last answer when timeout passes first.
+func pollUntil(t *testing.T, timeout time.Duration, what string, check func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		problem := check()
+		if problem == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s: %s", what, timeout, problem)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }
 
 func TestBinary(t *testing.T) {
@@ -71,62 +167,150 @@ func TestBinary(t *testing.T) {
 	})
 
 	t.Run("serves with a printed demo token and stops on SIGTERM", func(t *testing.T) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
+		addr := freeAddr(t)
 		cmd := exec.Command(bin, "--listen", addr, "--demo=false")
+		cmd.Env = cleanEnv()
 		var stdout, stderr syncBuffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		defer func() { _ = cmd.Process.Kill() }()
-		deadline := time.Now().Add(20 * time.Second)
-		var resp *http.Response
-		for time.Now().Before(deadline) {
-			if resp, err = http.Get("http://" + addr + "/healthz"); err == nil {
-				resp.Body.Close()
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		if err != nil {
-			t.Fatalf("never served: %v\n%s", err, stderr.String())
-		}
-		token := ""
-		for _, f := range strings.Fields(stdout.String()) {
-			if strings.HasPrefix(f, "TOKEN=") {
-				token = strings.TrimPrefix(f, "TOKEN=")
-			}
-		}
-		if len(token) < 32 {
-			t.Fatalf("no demo token printed: %q", stdout.String())
-		}
+		waitHealthy(t, addr, &stderr)
+		token := printedToken(t, stdout.String())
 		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/api/ai/v1/admin/affinity", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err = http.DefaultClient.Do(req)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("the printed token does not work: %v %v", err, resp)
 		}
 		resp.Body.Close()
-		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
-			}
-		case <-time.After(30 * time.Second):
-			t.Fatal("did not stop after SIGTERM")
-		}
+		stopWithSIGTERM(t, cmd, &stderr)
 		if strings.Contains(stderr.String(), token) {
 			t.Error("the demo token reached the log")
+		}
+	})
+
+	t.Run("make run: the demo fleet is served with the printed token", func(t *testing.T) {
+		addr := freeAddr(t)
+		// Exactly what `make run` runs, on a free port.
+		cmd := exec.Command(bin, "--listen", addr)
+		cmd.Env = cleanEnv()
+		var stdout, stderr syncBuffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = cmd.Process.Kill() }()
+		waitHealthy(t, addr, &stderr)
+		token := printedToken(t, stdout.String())
+
+		tr := &contracttest.Transport{Spec: contracttest.Spec(t)}
+		client, err := adminclient.NewClientWithResponses("http://"+addr,
+			adminclient.WithHTTPClient(&http.Client{Transport: tr, Timeout: 30 * time.Second}),
+			adminclient.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
+				r.Header.Set("Authorization", "Bearer "+token)
+				return nil
+			}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+
+		pollUntil(t, 30*time.Second, "GET /pods lists the demo pods", func() string {
+			resp, err := client.ListPodsWithResponse(ctx, nil)
+			switch {
+			case err != nil:
+				return err.Error()
+			case resp.JSON200 == nil:
+				return fmt.Sprintf("%d %s", resp.StatusCode(), resp.Body)
+			case resp.JSON200.Total <= 0 || len(resp.JSON200.Pods) == 0:
+				return fmt.Sprintf("total %d, %d pods", resp.JSON200.Total, len(resp.JSON200.Pods))
+			}
+			return ""
+		})
+		pollUntil(t, 30*time.Second, "GET /servers lists the demo servers", func() string {
+			resp, err := client.ListServersWithResponse(ctx, nil)
+			switch {
+			case err != nil:
+				return err.Error()
+			case resp.JSON200 == nil:
+				return fmt.Sprintf("%d %s", resp.StatusCode(), resp.Body)
+			case resp.JSON200.Total <= 0 || len(resp.JSON200.Servers) == 0:
+				return fmt.Sprintf("total %d, %d servers", resp.JSON200.Total, len(resp.JSON200.Servers))
+			}
+			return ""
+		})
+		pollUntil(t, 30*time.Second, "GET /registry/threatwinds-qwen3-6-27b lists at least 300 URLs", func() string {
+			resp, err := client.GetRegistryWithResponse(ctx, "threatwinds-qwen3-6-27b", nil)
+			switch {
+			case err != nil:
+				return err.Error()
+			case resp.JSON200 == nil:
+				return fmt.Sprintf("%d %s", resp.StatusCode(), resp.Body)
+			case resp.JSON200.Total < 300 || len(resp.JSON200.Urls) == 0:
+				return fmt.Sprintf("total %d, %d urls", resp.JSON200.Total, len(resp.JSON200.Urls))
+			}
+			return ""
+		})
+		pollUntil(t, 60*time.Second, "GET /affinity shows traffic", func() string {
+			resp, err := client.GetAffinityMetricsWithResponse(ctx)
+			switch {
+			case err != nil:
+				return err.Error()
+			case resp.JSON200 == nil:
+				return fmt.Sprintf("%d %s", resp.StatusCode(), resp.Body)
+			}
+			for _, p := range resp.JSON200.Providers {
+				if p.SessionHitCount+p.SessionMissCount+p.FallbackCount > 0 {
+					return ""
+				}
+			}
+			return fmt.Sprintf("every counter is zero: %s", resp.Body)
+		})
+		for _, r := range tr.Results() {
+			if r.Err != nil {
+				t.Errorf("contract violated: %v", r.Err)
+			}
+		}
+
+		stopWithSIGTERM(t, cmd, &stderr)
+		if strings.Contains(stderr.String(), token) {
+			t.Error("the demo token reached the log")
+		}
+	})
+
+	t.Run("the RunPod API key from the environment is never printed", func(t *testing.T) {
+		const secret = "rpa_SECRET_TEST_VALUE"
+		for _, args := range [][]string{{"-h"}, {"--bogus-flag"}} {
+			cmd := exec.Command(bin, args...)
+			cmd.Env = cleanEnv("RUNPOD_API_KEY="+secret, "AIADMIN_RUNPOD_API_KEY="+secret)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			done := make(chan error, 1)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				// -h exits 0, an unknown flag 2; the point is what they print.
+				if _, ok := err.(*exec.ExitError); err != nil && !ok {
+					t.Fatalf("aiadmin %s: %v", args[0], err)
+				}
+			case <-time.After(30 * time.Second):
+				_ = cmd.Process.Kill()
+				t.Fatalf("aiadmin %s did not exit", args[0])
+			}
+			for name, out := range map[string]string{"stdout": stdout.String(), "stderr": stderr.String()} {
+				if strings.Contains(out, secret) {
+					t.Errorf("aiadmin %s prints the RunPod API key on %s:\n%s", args[0], name, out)
+				}
+			}
+			if !strings.Contains(stderr.String(), "runpod-api-key") {
+				t.Errorf("aiadmin %s does not show the usage (no --runpod-api-key in stderr):\n%s", args[0], stderr.String())
+			}
 		}
 	})
 }
