@@ -14,8 +14,6 @@ import (
 
 type principalKey struct{}
 
-const ctxKeyPrincipal = "aiadmin.principal"
-
 // principalFrom returns who made the request, as established by the
 // authentication middleware.
 func principalFrom(ctx context.Context) (auth.Principal, bool) {
@@ -97,13 +95,14 @@ func authenticate(a auth.Authenticator, isAdminRoute func(echo.Context) bool, ti
 				return newAPIError(http.StatusUnauthorized, "invalid credentials")
 			case err != nil:
 				return newAPIError(http.StatusServiceUnavailable, "auth service unavailable").withCause(err)
-			case !p.HasRole(auth.AdminRole):
-				c.Set(ctxKeyPrincipal, p)
+			}
+			// Known from here on, also when refused for want of the role, so
+			// the request's log line names who it was.
+			c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), principalKey{}, p)))
+			if !p.HasRole(auth.AdminRole) {
 				return newAPIError(http.StatusForbidden, "insufficient permissions").
 					withDetail("the ai_admin role is required")
 			}
-			c.Set(ctxKeyPrincipal, p)
-			c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), principalKey{}, p)))
 			return next(c)
 		}
 	}

@@ -137,16 +137,6 @@ func toAPIError(err error) *APIError {
 }
 
 func fromHTTPError(he *echo.HTTPError) *APIError {
-	if he.Internal != nil {
-		var ae *APIError
-		if errors.As(he.Internal, &ae) {
-			return ae
-		}
-		var re *openapi3filter.RequestError
-		if errors.As(he.Internal, &re) {
-			return fromRequestError(re)
-		}
-	}
 	switch he.Code {
 	case http.StatusNotFound:
 		return newAPIError(he.Code, "route not found")

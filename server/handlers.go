@@ -25,10 +25,8 @@ type Handlers struct {
 	Pods      PodService
 	Servers   ServerLister
 	Audit     Auditor
-	// AffinityTTLs gives the affinity TTL of each provider, in provider order.
-	AffinityTTL func(provider string) time.Duration
-	Now         func() time.Time
-	Log         *zap.Logger
+	Now       func() time.Time
+	Log       *zap.Logger
 }
 
 var _ adminapi.StrictServerInterface = (*Handlers)(nil)

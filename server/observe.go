@@ -9,7 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
-	"github.com/threatwinds/aiadmin/clients/auth"
 )
 
 type httpMetrics struct {
@@ -80,7 +79,7 @@ func requestLog(log *zap.Logger, m *httpMetrics, isAdminRoute func(echo.Context)
 				zap.Duration("latency", elapsed),
 				zap.Int64("bytes_out", c.Response().Size),
 			}
-			if p, ok := c.Get(ctxKeyPrincipal).(auth.Principal); ok {
+			if p, ok := principalFrom(c.Request().Context()); ok {
 				fields = append(fields, zap.String("user_id", p.UserID))
 			}
 			if id, ok := c.Get(ctxKeyErrorID).(string); ok {

@@ -68,7 +68,6 @@ func NewHTTPHandler(o HTTPOptions) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec.Servers = nil
 	validator, err := requestValidator(spec)
 	if err != nil {
 		return nil, err
