@@ -130,8 +130,10 @@ func publishUntil(t *testing.T, store *fleet.Store, timeout time.Duration, what 
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: not within %s", what, timeout)
 		}
+		// A publish on a connection that has not yet noticed a Valkey
+		// restart may fail once; the next round retries it.
 		if err := store.PublishRefresh(testContext(t)); err != nil {
-			t.Fatal(err)
+			t.Logf("publishing a refresh: %v (retrying)", err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -175,7 +177,9 @@ func TestTablesResubscribeAfterValkeyRestart(t *testing.T) {
 		t.Error("the subscription never broke, so this test proves nothing")
 	}
 
-	register(t, store, fleet.ProviderSGLang, "http://announced")
+	eventually(t, 5*time.Second, "registering the announced server", func() bool {
+		return store.RegisterServer(ctx, fleet.ProviderSGLang, "http://announced", []string{"m"}) == nil
+	})
 	publishUntil(t, store, 10*time.Second, "refresh through the new subscription", func() bool {
 		return tables.Snapshot().Len() == 2
 	})
