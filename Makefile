@@ -50,8 +50,10 @@ test: deps
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 	AIADMIN_TEST_AUTH_MODE=threatwinds $(GO) test -race -count=1 -timeout 10m -run 'Contract' ./server/
 
-## lint: go vet and staticcheck.
+## lint: gofmt, go vet and staticcheck.
 lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
 
