@@ -151,13 +151,15 @@ func (a *App) pods(cfg Config) (PodService, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--runpod-api-key / --runpod-url: %w", err)
 	}
-	return NewPodCatalog(rp, a.Store, PodCatalogOptions{
+	c := NewPodCatalog(rp, a.Store, PodCatalogOptions{
 		Prefix: cfg.PodPrefix, URLTemplate: cfg.PodURLTemplate, CacheTTL: cfg.PodCacheTTL,
 		// Restarts of one pod are serialised across replicas by a lease in the
 		// shared Valkey, held for the read, stop and resume calls with a margin.
 		RestartLocker:   a.Store,
 		RestartLeaseTTL: max(DefaultRestartLeaseTTL, 3*cfg.RunPodTimeout+15*time.Second),
-	}), nil
+	})
+	a.closers = append(a.closers, c.Close)
+	return c, nil
 }
 
 // connectValkey connects to the configured Valkey, or starts the embedded
@@ -196,7 +198,7 @@ func (a *App) authenticator() (auth.Authenticator, error) {
 			return nil, fmt.Errorf("--auth-url: %w", err)
 		}
 		c := authapi.New(o)
-		a.closers = append(a.closers, c.CloseIdleConnections)
+		a.closers = append(a.closers, c.Close)
 		a.log.Info("authenticating against the ThreatWinds Auth API", zap.String("auth_url", a.cfg.AuthURL))
 		return c, nil
 	}

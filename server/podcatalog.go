@@ -147,6 +147,14 @@ type PodCatalog struct {
 	gen   uint64
 	snap  *podSnapshot
 	fetch *podFetch
+
+	// Fetches outlive the callers that gave up on them; Close cancels them
+	// through closing and waits for them with fetches. closed, under mu,
+	// keeps a fetch from starting after Close.
+	closing       context.Context
+	cancelFetches context.CancelFunc
+	fetches       sync.WaitGroup
+	closed        bool
 }
 
 // podEntry is one fleet pod with what is derived from it once per fetch.
@@ -186,7 +194,19 @@ func NewPodCatalog(src PodSource, state BackendStateReader, o PodCatalogOptions)
 	if o.RestartLeaseTTL <= 0 {
 		o.RestartLeaseTTL = DefaultRestartLeaseTTL
 	}
-	return &PodCatalog{src: src, state: state, opts: o, locks: podLocks{held: map[string]*podLock{}}}
+	c := &PodCatalog{src: src, state: state, opts: o, locks: podLocks{held: map[string]*podLock{}}}
+	c.closing, c.cancelFetches = context.WithCancel(context.Background())
+	return c
+}
+
+// Close cancels the pod-list fetches still running for callers that gave up
+// on them and waits until they have ended. A list after Close fails.
+func (c *PodCatalog) Close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.cancelFetches()
+	c.fetches.Wait()
 }
 
 var _ PodService = (*PodCatalog)(nil)
@@ -403,9 +423,22 @@ func (c *PodCatalog) snapshot(ctx context.Context) (*podSnapshot, error) {
 	}
 	f := c.fetch
 	if f == nil {
+		if c.closed {
+			c.mu.Unlock()
+			return nil, &PodCallError{Call: PodCallList, Err: errors.New("the pod catalog is closed")}
+		}
 		f = &podFetch{done: make(chan struct{})}
 		c.fetch = f
-		go c.run(context.WithoutCancel(ctx), f, c.gen)
+		// The fetch serves every waiter and the cache, so it outlives this
+		// caller's ctx (keeping its values) until Close.
+		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		stop := context.AfterFunc(c.closing, cancel)
+		gen := c.gen
+		c.fetches.Go(func() {
+			defer cancel()
+			defer stop()
+			c.run(fctx, f, gen)
+		})
 	}
 	f.waiters++
 	c.mu.Unlock()

@@ -587,3 +587,39 @@ func TestListWhoseContextEndsWhileWaitingIs503(t *testing.T) {
 		t.Errorf("ListPods is answered %d %q, want 503 request timed out", ae.Status, ae.Message)
 	}
 }
+
+// TestPodCatalogCloseEndsAbandonedFetches starts a pod-list fetch that
+// RunPod holds for a minute, lets its only caller give up, and closes the
+// catalog: Close cancels the fetch and returns once it has ended, and a
+// later list fails without calling RunPod.
+func TestPodCatalogCloseEndsAbandonedFetches(t *testing.T) {
+	standIn := runpodtest.NewServer(testRunPodKey, runpodtest.Pod{ID: "a1", Name: "vllm-1", DesiredStatus: "RUNNING", GPUCount: 1})
+	standIn.FaultNext(runpodtest.OpMyself, 1, runpodtest.Fault{Delay: time.Minute})
+	url := standIn.Start(t)
+	rp, err := runpod.New(runpod.Options{URL: url, APIKey: testRunPodKey, Timeout: 2 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewPodCatalog(rp, &noState{}, PodCatalogOptions{})
+
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if _, _, err := c.ListPods(ctx, 0, 10); !errors.Is(err, ErrRequestTimedOut) {
+		t.Fatalf("the caller that gave up got %v, want %v", err, ErrRequestTimedOut)
+	}
+	catalogEventually(t, "the fetch reaches RunPod", func() bool { return standIn.Calls(runpodtest.OpMyself) == 1 })
+
+	closed := make(chan struct{})
+	go func() { c.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close did not end the fetch RunPod holds for a minute")
+	}
+	if _, _, err := c.ListPods(t.Context(), 0, 10); !errors.Is(err, ErrRunPod) {
+		t.Errorf("a list after Close got %v, want %v", err, ErrRunPod)
+	}
+	if n := standIn.Calls(runpodtest.OpMyself); n != 1 {
+		t.Errorf("RunPod list calls = %d, want 1: a list after Close must not call RunPod", n)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -84,6 +85,15 @@ type Client struct {
 	now         func() time.Time
 	cache       *answerCache
 	flights     singleflight.Group
+
+	// A flight outlives the callers that gave up on it; Close cancels the
+	// running ones through closing and waits for them with running. closed,
+	// under mu, keeps a flight from starting after Close.
+	closing       context.Context
+	cancelFlights context.CancelFunc
+	mu            sync.Mutex
+	closed        bool
+	running       sync.WaitGroup
 }
 
 var _ auth.Authenticator = (*Client)(nil)
@@ -129,6 +139,7 @@ func New(o Options) *Client {
 		now:         o.Now,
 		cache:       newAnswerCache(o.MaxEntries),
 	}
+	c.closing, c.cancelFlights = context.WithCancel(context.Background())
 	urls, err := sessionURLs(o.BaseURL)
 	if err != nil {
 		c.urlErr = err
@@ -149,9 +160,31 @@ func sessionURLs(base string) ([2]string, error) {
 // Len reports how many answers the cache holds.
 func (c *Client) Len() int { return c.cache.len() }
 
-// CloseIdleConnections closes the idle connections to the Auth API; call it
-// on shutdown.
+// CloseIdleConnections closes the idle connections to the Auth API.
 func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
+// Close cancels the Auth API calls still running for callers that gave up
+// on them, waits until they have ended and closes the idle connections.
+// A check after Close answers ErrUnavailable.
+func (c *Client) Close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.cancelFlights()
+	c.running.Wait()
+	c.CloseIdleConnections()
+}
+
+// startFlight counts one more running flight, unless the client is closed.
+func (c *Client) startFlight() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.running.Add(1)
+	return true
+}
 
 // Authenticate checks the credentials and returns the principal they prove,
 // with all its roles: checking a role is the caller's job. A bearer token is
@@ -175,9 +208,15 @@ func (c *Client) Authenticate(ctx context.Context, creds auth.Credentials) (auth
 	}
 	// The upstream call outlives a caller that gives up, so the others
 	// waiting on it and the cache still get its answer; its own timeout
-	// bounds it.
-	flightCtx := context.WithoutCancel(ctx)
+	// bounds it, and Close ends it.
 	ch := c.flights.DoChan(string(key[:]), func() (any, error) {
+		if !c.startFlight() {
+			return nil, fmt.Errorf("%s: %w: the client is closed", what, auth.ErrUnavailable)
+		}
+		defer c.running.Done()
+		flightCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		defer cancel()
+		defer context.AfterFunc(c.closing, cancel)()
 		return c.check(flightCtx, key, creds)
 	})
 	select {

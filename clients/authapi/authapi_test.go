@@ -639,3 +639,40 @@ func TestCacheKeysHoldNoCredential(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseEndsAbandonedCalls starts a check that the Auth API holds for a
+// minute, lets its only caller give up, and closes the client: Close cancels
+// the call and returns once it has ended, and a later check answers
+// ErrUnavailable without calling the Auth API.
+func TestCloseEndsAbandonedCalls(t *testing.T) {
+	srv := startAuthAPI(t)
+	srv.AddSession("tok", authapitest.Session{UserID: "u", Verified: true, ExpireAt: t0.Add(time.Hour), Roles: []string{auth.AdminRole}})
+	srv.SetDelay(time.Minute)
+	c := newTestClient(t, srv, newFakeClock(), Options{Timeout: 2 * time.Minute})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := c.Authenticate(ctx, bearer("tok")); !errors.Is(err, auth.ErrUnavailable) {
+		t.Fatalf("the caller that gave up got %v, want %v", err, auth.ErrUnavailable)
+	}
+	for deadline := time.Now().Add(10 * time.Second); srv.Calls() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the check never reached the Auth API")
+		}
+	}
+
+	closed := make(chan struct{})
+	go func() { c.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close did not end the call the Auth API holds for a minute")
+	}
+	srv.SetDelay(0)
+	if _, err := c.Authenticate(context.Background(), bearer("tok")); !errors.Is(err, auth.ErrUnavailable) {
+		t.Errorf("a check after Close got %v, want %v", err, auth.ErrUnavailable)
+	}
+	if n := srv.Calls(); n != 1 {
+		t.Errorf("Auth API calls = %d, want 1: a check after Close must not call it", n)
+	}
+}
