@@ -15,7 +15,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	graphql "github.com/graph-gophers/graphql-go"
@@ -112,9 +111,16 @@ func NewServer(apiKey string, pods ...Pod) *Server {
 	return s
 }
 
+// TB is the part of testing.TB that Start uses. Naming it here keeps the
+// package testing out of the aiadmin binary, whose demo runs the stand-in.
+type TB interface {
+	Helper()
+	Cleanup(func())
+}
+
 // Start serves s on a loopback port until the test ends and returns the
 // GraphQL endpoint URL.
-func (s *Server) Start(t testing.TB) string {
+func (s *Server) Start(t TB) string {
 	t.Helper()
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
