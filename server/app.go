@@ -2,10 +2,13 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -165,7 +168,11 @@ func (a *App) pods(cfg Config) (PodService, error) {
 // connectValkey connects to the configured Valkey, or starts the embedded
 // in-memory store when none is configured.
 func (a *App) connectValkey(ctx context.Context) (valkey.Client, error) {
-	opts := fleet.ConnectOptions{Addrs: a.cfg.Valkey, Username: a.cfg.ValkeyUsername, Password: a.cfg.ValkeyPassword}
+	tlsConfig, err := valkeyTLSConfig(a.cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts := fleet.ConnectOptions{Addrs: a.cfg.Valkey, Username: a.cfg.ValkeyUsername, Password: a.cfg.ValkeyPassword, TLS: tlsConfig}
 	if len(a.cfg.Valkey) == 0 {
 		srv, err := embedded.Start()
 		if err != nil {
@@ -184,6 +191,26 @@ func (a *App) connectValkey(ctx context.Context) (valkey.Client, error) {
 	}
 	a.closers = append(a.closers, client.Close)
 	return client, nil
+}
+
+// valkeyTLSConfig is the TLS configuration of the Valkey connections, or nil
+// when cfg connects in plain TCP.
+func valkeyTLSConfig(cfg Config) (*tls.Config, error) {
+	if !cfg.ValkeyTLS {
+		return nil, nil
+	}
+	c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cfg.ValkeyTLSServerName}
+	if cfg.ValkeyTLSCA != "" {
+		pem, err := os.ReadFile(cfg.ValkeyTLSCA)
+		if err != nil {
+			return nil, fmt.Errorf("--valkey-tls-ca: %w", err)
+		}
+		c.RootCAs = x509.NewCertPool()
+		if !c.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--valkey-tls-ca: no PEM certificate in %s", cfg.ValkeyTLSCA)
+		}
+	}
+	return c, nil
 }
 
 // authenticator builds the configured way of checking credentials. With no

@@ -18,13 +18,19 @@ import (
 // a flag with a matching AIADMIN_* environment variable; a flag given on the
 // command line wins over the environment.
 type Config struct {
-	Listen          string
-	Valkey          []string
-	ValkeyUsername  string
-	ValkeyPassword  string
-	LogLevel        zapcore.Level
-	Demo            bool
-	ShutdownTimeout time.Duration
+	Listen         string
+	Valkey         []string
+	ValkeyUsername string
+	ValkeyPassword string
+	// ValkeyTLS connects to Valkey over TLS, verifying its certificate
+	// against ValkeyTLSCA (a PEM file; empty trusts the system's CAs) for
+	// ValkeyTLSServerName (empty: each address's host).
+	ValkeyTLS           bool
+	ValkeyTLSCA         string
+	ValkeyTLSServerName string
+	LogLevel            zapcore.Level
+	Demo                bool
+	ShutdownTimeout     time.Duration
 
 	AuthMode    string
 	AuthFile    string
@@ -75,7 +81,15 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 		return def
 	}
 	str := func(p *string, name, def, usage string) { fs.StringVar(p, name, env(name, def), usage) }
-	var valkey, logLevel, demo, ttl, ttlOverride string
+	// A switch may stand alone (--valkey-tls) or take a value (--demo=false);
+	// the value is checked below, with the others.
+	switches := map[string]bool{}
+	switchFlag := func(p *string, name, def, usage string) {
+		switches[name] = true
+		*p = env(name, def)
+		fs.Var(switchValue{p}, name, usage)
+	}
+	var valkey, valkeyTLS, logLevel, demo, ttl, ttlOverride string
 	durs := map[string]*string{}
 	dur := func(name, def, usage string) { s := new(string); durs[name] = s; str(s, name, def, usage) }
 	ints := map[string]*string{}
@@ -84,7 +98,7 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	str(&c.Listen, "listen", "127.0.0.1:8080", "address to serve on")
 	str(&valkey, "valkey", "", "comma-separated Valkey addresses (standalone or cluster); empty runs the embedded in-memory store")
 	str(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	str(&demo, "demo", "true", "with the embedded store, load a living demo fleet")
+	switchFlag(&demo, "demo", "true", "with the embedded store, load a living demo fleet")
 	dur("shutdown-timeout", "15s", "how long in-flight requests may take to finish on shutdown")
 	str(&c.AuthMode, "auth-mode", "", "file or threatwinds (default file)")
 	str(&c.AuthFile, "auth-file", "", "YAML credentials file; empty creates a random demo token")
@@ -101,6 +115,9 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.RunPodAPIKey, "runpod-api-key", "", "RunPod API key (or AIADMIN_RUNPOD_API_KEY, or RUNPOD_API_KEY)")
 	fs.StringVar(&c.ValkeyPassword, "valkey-password", "", "Valkey password (or AIADMIN_VALKEY_PASSWORD)")
 	str(&c.ValkeyUsername, "valkey-username", "", "Valkey ACL user name")
+	switchFlag(&valkeyTLS, "valkey-tls", "false", "connect to Valkey over TLS, verifying its certificate")
+	str(&c.ValkeyTLSCA, "valkey-tls-ca", "", "PEM file of the CA that signed Valkey's certificate (implies --valkey-tls); empty trusts the system's CAs")
+	str(&c.ValkeyTLSServerName, "valkey-tls-server-name", "", "name expected in Valkey's certificate; empty uses each address's host")
 	dur("runpod-timeout", "10s", "timeout of one RunPod call")
 	str(&c.PodPrefix, "pod-prefix", "", "name prefix selecting the fleet's pods; empty selects all")
 	str(&c.PodURLTemplate, "pod-url-template", "https://{id}.proxy.runpod.net/v1", "backend URL of a pod; {id} is the pod id")
@@ -130,6 +147,13 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 		}
 	}
 	if fs.NArg() > 0 {
+		// "--demo false" leaves "false" behind: a switch takes its value
+		// with "=".
+		if i := len(args) - fs.NArg(); i > 0 {
+			if name := strings.TrimLeft(args[i-1], "-"); switches[name] {
+				return c, fmt.Errorf("--%s: give its value with \"=\", as --%s=%s", name, name, args[i])
+			}
+		}
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	var errs []error
@@ -178,6 +202,17 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 			bad("valkey", "each address must be host:port, got %q", a)
 		}
 		c.Valkey = append(c.Valkey, a)
+	}
+	switch strings.ToLower(valkeyTLS) {
+	case "true", "1", "yes":
+		c.ValkeyTLS = true
+	case "false", "0", "no":
+	default:
+		bad("valkey-tls", "must be true or false, got %q", valkeyTLS)
+	}
+	c.ValkeyTLS = c.ValkeyTLS || c.ValkeyTLSCA != "" || c.ValkeyTLSServerName != ""
+	if c.ValkeyTLS && len(c.Valkey) == 0 {
+		bad("valkey-tls", "needs --valkey: the embedded store is in-process and speaks plain TCP on loopback")
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		bad("log-level", "must be debug, info, warn or error, got %q", logLevel)
@@ -237,3 +272,18 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 	return c, errors.Join(errs...)
 }
+
+// switchValue is a flag that may be given alone, meaning true, or with a
+// value; it keeps the text for ParseConfig to check.
+type switchValue struct{ p *string }
+
+func (v switchValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return *v.p
+}
+
+func (v switchValue) Set(s string) error { *v.p = s; return nil }
+
+func (v switchValue) IsBoolFlag() bool { return true }

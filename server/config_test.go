@@ -68,6 +68,9 @@ func TestParseConfigNamesTheSettingAtFault(t *testing.T) {
 		{[]string{"--probe-concurrency", "0"}, "--probe-concurrency"},
 		{[]string{"--probe-path", "models"}, "--probe-path"},
 		{[]string{"--probe-timeout", "30s"}, "--probe-timeout"},
+		{[]string{"--valkey-tls"}, "--valkey-tls"},
+		{[]string{"--valkey", "10.0.0.1:6379", "--valkey-tls", "sometimes"}, "--valkey-tls"},
+		{[]string{"--valkey-tls-ca", "ca.pem"}, "--valkey-tls"},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -76,5 +79,31 @@ func TestParseConfigNamesTheSettingAtFault(t *testing.T) {
 				t.Fatalf("error %v does not name %s", err, tc.setting)
 			}
 		})
+	}
+}
+
+// TestParseConfigValkeyTLS: TLS is off by default, on with --valkey-tls or
+// its variable, and implied by a CA file or a server name.
+func TestParseConfigValkeyTLS(t *testing.T) {
+	cases := []struct {
+		args []string
+		env  map[string]string
+		want bool
+	}{
+		{[]string{"--valkey", "10.0.0.1:6379"}, nil, false},
+		{[]string{"--valkey", "10.0.0.1:6379", "--valkey-tls"}, nil, true},
+		{[]string{"--valkey", "10.0.0.1:6379", "--valkey-tls=false"}, nil, false},
+		{[]string{"--valkey", "10.0.0.1:6379"}, map[string]string{"AIADMIN_VALKEY_TLS": "true"}, true},
+		{[]string{"--valkey", "10.0.0.1:6379", "--valkey-tls-ca", "/etc/valkey/ca.pem"}, nil, true},
+		{[]string{"--valkey", "10.0.0.1:6379"}, map[string]string{"AIADMIN_VALKEY_TLS_SERVER_NAME": "valkey.internal"}, true},
+	}
+	for _, tc := range cases {
+		c, err := server.ParseConfig(tc.args, func(k string) string { return tc.env[k] })
+		if err != nil {
+			t.Fatalf("%v %v: %v", tc.args, tc.env, err)
+		}
+		if c.ValkeyTLS != tc.want {
+			t.Errorf("%v %v: ValkeyTLS = %v, want %v", tc.args, tc.env, c.ValkeyTLS, tc.want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -34,6 +35,9 @@ type ConnectOptions struct {
 	// Username and Password authenticate, when set.
 	Username string
 	Password string
+	// TLS, when set, connects over TLS with this configuration (for a
+	// server whose certificate a private CA signed, set RootCAs).
+	TLS *tls.Config
 	// DialTimeout bounds dialing one connection; zero means
 	// DefaultDialTimeout.
 	DialTimeout time.Duration
@@ -57,6 +61,7 @@ func (o ConnectOptions) ClientOption() valkey.ClientOption {
 		InitAddress:      o.Addrs,
 		Username:         o.Username,
 		Password:         o.Password,
+		TLSConfig:        o.TLS,
 		Dialer:           net.Dialer{Timeout: dial, KeepAlive: time.Second},
 		ConnWriteTimeout: cmd,
 		// valkey-go retries read-only commands after network errors until the

@@ -2,6 +2,7 @@ package fleet_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"testing"
 	"time"
@@ -72,4 +73,44 @@ func TestConnectFailsWithoutServer(t *testing.T) {
 	if _, err := fleet.Connect(ctx, fleet.ConnectOptions{}); err == nil {
 		t.Error("connected without addresses")
 	}
+}
+
+// TestConnectTLS connects to a server that speaks TLS only: with its CA
+// trusted, the store reads and writes; without TLS, or trusting only the
+// system's CAs, Connect fails instead of talking in clear or to a server it
+// cannot verify.
+func TestConnectTLS(t *testing.T) {
+	srv := valkeytest.StartTLSServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	c, err := fleet.Connect(ctx, fleet.ConnectOptions{Addrs: []string{srv.Addr()}, TLS: srv.TLS().ClientConfig()})
+	if err != nil {
+		t.Fatalf("connecting with the CA trusted: %v", err)
+	}
+	defer c.Close()
+	s := fleet.New(c, fleet.Options{})
+	if err := s.RegisterServer(ctx, fleet.ProviderVLLM, "http://a:8000", []string{"m1"}); err != nil {
+		t.Fatal(err)
+	}
+	urls, total, err := s.RegistryPage(ctx, "m1", 0, 10)
+	if err != nil || total != 1 || len(urls) != 1 || urls[0] != "http://a:8000" {
+		t.Errorf("registry over TLS: %v %d %v", urls, total, err)
+	}
+
+	for name, o := range map[string]fleet.ConnectOptions{
+		"plain TCP":           {Addrs: []string{srv.Addr()}, DialTimeout: time.Second, CommandTimeout: time.Second},
+		"system CAs only":     {Addrs: []string{srv.Addr()}, TLS: &tls.Config{MinVersion: tls.VersionTLS12}},
+		"wrong name expected": {Addrs: []string{srv.Addr()}, TLS: withServerName(srv.TLS().ClientConfig(), "valkey.example")},
+	} {
+		if c, err := fleet.Connect(ctx, o); err == nil {
+			c.Close()
+			t.Errorf("%s: connected to the TLS server", name)
+		}
+	}
+}
+
+func withServerName(c *tls.Config, name string) *tls.Config {
+	c.ServerName = name
+	return c
 }

@@ -9,6 +9,7 @@ package valkeytest
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -52,6 +53,8 @@ type Server struct {
 	dir  string
 	port int
 	args []string
+	// tls, when set, makes the server speak TLS only, with these files.
+	tls *TLSFiles
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -83,9 +86,45 @@ func StartServer(tb testing.TB, extraArgs ...string) *Server {
 	return nil
 }
 
+// StartTLSServer starts a standalone server that accepts TLS connections
+// only, with a certificate for 127.0.0.1 signed by a throwaway CA, and stops
+// it when tb ends. Clients need not present a certificate.
+func StartTLSServer(tb testing.TB, extraArgs ...string) *Server {
+	tb.Helper()
+	bin, err := ServerBinary()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	files, err := writeTLSFiles(tb.TempDir())
+	if err != nil {
+		tb.Fatalf("creating TLS certificates: %v", err)
+	}
+	var lastErr error
+	for range 3 {
+		ports, err := freePorts(1)
+		if err != nil {
+			tb.Fatalf("choosing a port: %v", err)
+		}
+		s, err := startServer(tb, bin, ports[0], extraArgs, files)
+		if err == nil {
+			return s
+		}
+		lastErr = err
+	}
+	tb.Fatalf("starting %s with TLS: %v", bin, lastErr)
+	return nil
+}
+
+// TLS returns the server's certificate files, or nil for a plain server.
+func (s *Server) TLS() *TLSFiles { return s.tls }
+
 // startOn starts a server on port and registers its stop with tb.
 func startOn(tb testing.TB, bin string, port int, args []string) (*Server, error) {
-	s := &Server{tb: tb, bin: bin, dir: tb.TempDir(), port: port, args: args}
+	return startServer(tb, bin, port, args, nil)
+}
+
+func startServer(tb testing.TB, bin string, port int, args []string, files *TLSFiles) (*Server, error) {
+	s := &Server{tb: tb, bin: bin, dir: tb.TempDir(), port: port, args: args, tls: files}
 	if err := s.start(); err != nil {
 		return nil, err
 	}
@@ -126,15 +165,20 @@ func (s *Server) start() error {
 	if s.cmd != nil {
 		return errors.New("already running")
 	}
-	args := append([]string{
-		"--port", strconv.Itoa(s.port),
+	listen := []string{"--port", strconv.Itoa(s.port)}
+	if s.tls != nil {
+		listen = []string{"--port", "0", "--tls-port", strconv.Itoa(s.port),
+			"--tls-cert-file", s.tls.CertFile, "--tls-key-file", s.tls.KeyFile,
+			"--tls-ca-cert-file", s.tls.CAFile, "--tls-auth-clients", "no"}
+	}
+	args := append(append(listen,
 		"--bind", "127.0.0.1",
 		"--save", "",
 		"--appendonly", "no",
 		"--dir", s.dir,
 		"--daemonize", "no",
 		"--logfile", "",
-	}, s.args...)
+	), s.args...)
 	logPath := filepath.Join(s.dir, "server.log")
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -155,7 +199,7 @@ func (s *Server) start() error {
 	}()
 	deadline := time.Now().Add(readyTimeout)
 	for {
-		reply, err := Command(s.Addr(), "PING")
+		reply, err := s.command("PING")
 		if err == nil && reply == "PONG" {
 			s.cmd, s.exited = cmd, exited
 			return nil
@@ -236,6 +280,19 @@ func StartCluster(tb testing.TB, extraArgs ...string) []string {
 	return addrs
 }
 
+// command sends one command to the server, over TLS when it speaks TLS.
+func (s *Server) command(args ...string) (string, error) {
+	if s.tls == nil {
+		return Command(s.Addr(), args...)
+	}
+	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: time.Second}, Config: s.tls.ClientConfig()}
+	conn, err := d.Dial("tcp", s.Addr())
+	if err != nil {
+		return "", err
+	}
+	return commandOn(conn, args)
+}
+
 // Command sends one command to addr on a new connection and returns the
 // reply of a simple, integer or bulk string type; an error reply is returned
 // as an error. It is enough to probe a server without a client library.
@@ -244,6 +301,10 @@ func Command(addr string, args ...string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return commandOn(conn, args)
+}
+
+func commandOn(conn net.Conn, args []string) (string, error) {
 	defer conn.Close()
 	if err := conn.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
 		return "", err
