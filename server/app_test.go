@@ -4,29 +4,22 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
 
-	"github.com/threatwinds/aiadmin/clients/auth"
 	"github.com/threatwinds/aiadmin/clients/runpod/runpodtest"
 	"github.com/threatwinds/aiadmin/server"
+	"github.com/threatwinds/aiadmin/server/contracttest"
 )
 
 // TestAppServesAndShutsDown runs a whole replica on the embedded store with a
 // credentials file, checks the unauthenticated endpoints and the metrics, and
 // stops it by cancelling its context.
 func TestAppServesAndShutsDown(t *testing.T) {
-	dir := t.TempDir()
-	creds := filepath.Join(dir, "creds.yaml")
-	content := "credentials:\n  - user_id: usr_ops\n    roles: [ai_admin]\n    bearer_sha256: " + auth.HashSecret(adminToken) + "\n"
-	if err := os.WriteFile(creds, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	creds := contracttest.WriteCredentialsFile(t, "usr_ops", adminToken)
 	cfg, err := server.ParseConfig([]string{"--listen", "127.0.0.1:0", "--auth-file", creds, "--demo=false"}, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -93,12 +86,7 @@ func TestAppServesAndShutsDown(t *testing.T) {
 // list waits on a slow RunPod: the request still gets its full answer, and
 // only then does Run return.
 func TestAppShutdownLetsInFlightRequestsFinish(t *testing.T) {
-	dir := t.TempDir()
-	creds := filepath.Join(dir, "creds.yaml")
-	content := "credentials:\n  - user_id: usr_ops\n    roles: [ai_admin]\n    bearer_sha256: " + auth.HashSecret(adminToken) + "\n"
-	if err := os.WriteFile(creds, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	creds := contracttest.WriteCredentialsFile(t, "usr_ops", adminToken)
 	const key = "rk-shutdown-test"
 	standIn := runpodtest.NewServer(key, runpodtest.DemoPods(3, "aiapi-dev-")...)
 	standIn.FaultNext(runpodtest.OpMyself, 1, runpodtest.Fault{Delay: 1500 * time.Millisecond})

@@ -12,9 +12,9 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/threatwinds/aiadmin/clients/auth"
 	"github.com/threatwinds/aiadmin/clients/fleet/valkeytest"
 	"github.com/threatwinds/aiadmin/server"
+	"github.com/threatwinds/aiadmin/server/contracttest"
 )
 
 // TestAppValkeyTLS runs a replica against a Valkey that speaks TLS only:
@@ -27,11 +27,7 @@ func TestAppValkeyTLS(t *testing.T) {
 	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	creds := filepath.Join(t.TempDir(), "creds.yaml")
-	content := "credentials:\n  - user_id: usr_ops\n    roles: [ai_admin]\n    bearer_sha256: " + auth.HashSecret(adminToken) + "\n"
-	if err := os.WriteFile(creds, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	creds := contracttest.WriteCredentialsFile(t, "usr_ops", adminToken)
 	base := []string{"--listen", "127.0.0.1:0", "--valkey", vk.Addr()}
 	newApp := func(args ...string) (*server.App, context.CancelFunc, error) {
 		cfg, err := server.ParseConfig(append(base, args...), func(string) string { return "" })

@@ -5,15 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
 
-	"github.com/threatwinds/aiadmin/clients/auth"
 	"github.com/threatwinds/aiadmin/clients/fleet"
 	"github.com/threatwinds/aiadmin/clients/fleet/valkeytest"
 	"github.com/threatwinds/aiadmin/gen/adminclient"
@@ -96,20 +93,7 @@ func (r *appReplica) stop(t *testing.T) {
 // server returns the /servers entry of url as this replica lists it, and a
 // description of what it saw for failure messages.
 func (r *appReplica) server(ctx context.Context, url string) (*adminclient.Server, string) {
-	limit := int64(100)
-	resp, err := r.admin.ListServersWithResponse(ctx, &adminclient.ListServersParams{Limit: &limit})
-	if err != nil {
-		return nil, err.Error()
-	}
-	if resp.JSON200 == nil {
-		return nil, fmt.Sprintf("status %d: %s", resp.StatusCode(), resp.Body)
-	}
-	for _, s := range resp.JSON200.Servers {
-		if s.Url == url {
-			return &s, fmt.Sprintf("%+v", s)
-		}
-	}
-	return nil, fmt.Sprintf("not listed: %s", resp.Body)
+	return contracttest.ListedServer(ctx, r.admin, url)
 }
 
 // leaseAcquired reports whether this replica's prober logged taking the
@@ -147,11 +131,7 @@ func waitForState(t *testing.T, timeout time.Duration, what string, cond func() 
 // holds the prober lease hands probing to the other within 15 s.
 func TestTwoAppReplicasShareRefreshProbingAndLease(t *testing.T) {
 	vk := valkeytest.StartServer(t)
-	creds := filepath.Join(t.TempDir(), "creds.yaml")
-	content := "credentials:\n  - user_id: usr_ops\n    roles: [ai_admin]\n    bearer_sha256: " + auth.HashSecret(adminToken) + "\n"
-	if err := os.WriteFile(creds, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	creds := contracttest.WriteCredentialsFile(t, "usr_ops", adminToken)
 	inference := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet || r.URL.Path != "/v1/models" {
 			http.NotFound(w, r)

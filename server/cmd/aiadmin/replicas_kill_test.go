@@ -6,15 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/threatwinds/aiadmin/clients/auth"
 	"github.com/threatwinds/aiadmin/clients/fleet"
 	"github.com/threatwinds/aiadmin/clients/fleet/valkeytest"
 	"github.com/threatwinds/aiadmin/gen/adminclient"
@@ -97,20 +94,7 @@ func (r *replicaProcess) acquiredLeaseAs(holder string) bool {
 // server is the /servers entry of url as this replica lists it, or a
 // description of what it answered instead.
 func (r *replicaProcess) server(ctx context.Context, url string) (*adminclient.Server, string) {
-	limit := int64(100)
-	resp, err := r.admin.ListServersWithResponse(ctx, &adminclient.ListServersParams{Limit: &limit})
-	if err != nil {
-		return nil, err.Error()
-	}
-	if resp.JSON200 == nil {
-		return nil, fmt.Sprintf("status %d: %s", resp.StatusCode(), resp.Body)
-	}
-	for _, s := range resp.JSON200.Servers {
-		if s.Url == url {
-			return &s, fmt.Sprintf("%+v", s)
-		}
-	}
-	return nil, fmt.Sprintf("not listed: %s", resp.Body)
+	return contracttest.ListedServer(ctx, r.admin, url)
 }
 
 // TestKillingTheLeaseHolderHandsProbingOver runs two aiadmin processes on one
@@ -121,11 +105,7 @@ func TestKillingTheLeaseHolderHandsProbingOver(t *testing.T) {
 	bin := buildBinary(t)
 	vk := valkeytest.StartServer(t)
 	const token = "tok-replica-admin-7d3f0c"
-	creds := filepath.Join(t.TempDir(), "creds.yaml")
-	content := "credentials:\n  - user_id: usr_ops\n    roles: [ai_admin]\n    bearer_sha256: " + auth.HashSecret(token) + "\n"
-	if err := os.WriteFile(creds, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	creds := contracttest.WriteCredentialsFile(t, "usr_ops", token)
 	inference := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet || r.URL.Path != "/v1/models" {
 			http.NotFound(w, r)
