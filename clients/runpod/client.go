@@ -56,8 +56,8 @@ type Options struct {
 	Timeout time.Duration
 	// HTTPClient sends the requests; nil means a client of its own.
 	HTTPClient *http.Client
-	// MaxRetries is how many times a read is tried again after a 429, a 5xx
-	// or a transport error; 0 means DefaultMaxRetries, negative means none.
+	// MaxRetries is how many times a read is tried again after a 429 or a
+	// 5xx; 0 means DefaultMaxRetries, negative means none.
 	MaxRetries int
 	// Backoff is the base wait before the first retry; it doubles for each
 	// further one, with jitter, up to 2 s.
@@ -238,9 +238,10 @@ type attemptError struct {
 }
 
 // call runs one GraphQL operation and decodes its data into out. Reads
-// (retry true) are tried again after a 429, a 5xx or a transport error, with
+// (retry true) are tried again after a 429 or a 5xx, and only then, with
 // exponential backoff and jitter; everything, waits included, fits in the
-// client's timeout.
+// client's timeout. A transport failure (refused, reset, unreadable answer)
+// is not retried: it is reported at once.
 func (c *Client) call(ctx context.Context, what, query string, vars map[string]any, retry bool, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -318,7 +319,7 @@ func (c *Client) attempt(ctx context.Context, body []byte, out any) *attemptErro
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return &attemptError{detail: "no answer: " + ctxErr.Error(), cause: ctxErr}
 		}
-		return &attemptError{detail: "sending request: " + transportText(err), cause: err, retryable: true}
+		return &attemptError{detail: "sending request: " + transportText(err), cause: err}
 	}
 	defer resp.Body.Close()
 
@@ -327,7 +328,7 @@ func (c *Client) attempt(ctx context.Context, body []byte, out any) *attemptErro
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return &attemptError{detail: "reading answer: " + ctxErr.Error(), cause: ctxErr}
 		}
-		return &attemptError{detail: "reading answer: " + transportText(err), cause: err, retryable: true}
+		return &attemptError{detail: "reading answer: " + transportText(err), cause: err}
 	}
 	if len(data) > maxAnswerBytes {
 		return &attemptError{detail: fmt.Sprintf("answer larger than %d bytes", maxAnswerBytes)}
