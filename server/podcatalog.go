@@ -90,6 +90,7 @@ type PodSource interface {
 	GetPod(ctx context.Context, id string) (runpod.Pod, error)
 	StopPod(ctx context.Context, id string) error
 	ResumePod(ctx context.Context, id string, gpuCount int) error
+	BidResumePod(ctx context.Context, id string, gpuCount int, bidPerGPU float64) error
 }
 
 // BackendStateReader reads the fleet state of several backend URLs in one
@@ -276,7 +277,9 @@ func podView(e podEntry, st fleet.BackendState, now time.Time) adminapi.Pod {
 	}
 }
 
-// RestartPod stops the fleet pod id and resumes it with its GPU count. Two
+// RestartPod stops the fleet pod id and resumes it with its GPU count; a
+// spot pod resumes with a bid of what it paid per GPU (runpod.Pod.BidPerGPU)
+// so that it runs again at the price it ran at. Two
 // restarts of one pod never interleave their calls: the second waits for
 // the first, on this replica for the pod's lock, across replicas for the
 // pod's restart lease, or gives up with ErrRestartInProgress when ctx ends
@@ -304,15 +307,23 @@ func (c *PodCatalog) RestartPod(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	// Stopping a pod that cannot be resumed would leave it down.
 	if e.pod.GPUCount < 1 {
-		// Stopping a pod that cannot be resumed would leave it down.
 		return &PodCallError{Call: PodCallGet, Err: fmt.Errorf("runpod: pod %s reports %d gpus, so it could not be resumed", id, e.pod.GPUCount)}
+	}
+	spot, bid := e.pod.IsSpot(), e.pod.BidPerGPU()
+	if spot && bid <= 0 {
+		return &PodCallError{Call: PodCallGet, Err: fmt.Errorf("runpod: spot pod %s reports no cost, so there is no bid to resume it with", id)}
 	}
 	defer c.Invalidate()
 	if err := c.src.StopPod(ctx, id); err != nil {
 		return &PodCallError{Call: PodCallStop, Err: err}
 	}
-	if err := c.src.ResumePod(ctx, id, e.pod.GPUCount); err != nil {
+	resume := func() error { return c.src.ResumePod(ctx, id, e.pod.GPUCount) }
+	if spot {
+		resume = func() error { return c.src.BidResumePod(ctx, id, e.pod.GPUCount, bid) }
+	}
+	if err := resume(); err != nil {
 		return &PodCallError{Call: PodCallResume, Err: err}
 	}
 	return nil

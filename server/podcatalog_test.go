@@ -46,7 +46,7 @@ func StartOpRecorder(tb testing.TB, standIn http.Handler) (*OpRecorder, string) 
 
 // opOf names the root field a GraphQL request body asks for.
 func opOf(body []byte) string {
-	for _, op := range []string{runpodtest.OpPodStop, runpodtest.OpPodResume, runpodtest.OpMyself} {
+	for _, op := range []string{runpodtest.OpPodStop, runpodtest.OpPodBidResume, runpodtest.OpPodResume, runpodtest.OpMyself} {
 		if bytes.Contains(body, []byte(op+" ")) || bytes.Contains(body, []byte(op+"(")) || bytes.Contains(body, []byte(op+"{")) {
 			return op
 		}
@@ -621,5 +621,37 @@ func TestPodCatalogCloseEndsAbandonedFetches(t *testing.T) {
 	}
 	if n := standIn.Calls(runpodtest.OpMyself); n != 1 {
 		t.Errorf("RunPod list calls = %d, want 1: a list after Close must not call RunPod", n)
+	}
+}
+
+// TestRestartSpotPodBidsItsPrice restarts a spot pod: it is stopped and then
+// resumed with podBidResume at what it paid per GPU, so it runs again at its
+// price. A spot pod that reports no cost is refused before it is stopped.
+func TestRestartSpotPodBidsItsPrice(t *testing.T) {
+	standIn := runpodtest.NewServer(testRunPodKey,
+		runpodtest.Pod{ID: "spot1", Name: "aiapi-dev-sglang-a-1", DesiredStatus: "RUNNING", CostPerHr: 1.2, GPUCount: 4, PodType: runpodtest.TypeSpot, MachineID: "m"},
+		runpodtest.Pod{ID: "spot2", Name: "aiapi-dev-sglang-a-2", DesiredStatus: "RUNNING", GPUCount: 1, PodType: runpodtest.TypeSpot, MachineID: "m"})
+	rec, url := StartOpRecorder(t, standIn)
+	c := NewPodCatalog(newTestRunPod(t, url), &noState{}, PodCatalogOptions{Prefix: "aiapi-dev-"})
+
+	if err := c.RestartPod(t.Context(), "spot1"); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"pod begin", "pod end", "podStop begin", "podStop end", "podBidResume begin", "podBidResume end"}
+	if d := cmp.Diff(want, rec.Log()); d != "" {
+		t.Errorf("RunPod's calls (-want +got):\n%s", d)
+	}
+	if p, _ := standIn.Pod("spot1"); p.DesiredStatus != runpodtest.StatusRunning || p.GPUCount != 4 || p.CostPerHr != 1.2 {
+		t.Errorf("spot pod after the restart: %s, %d gpus, %v/h; want RUNNING, 4, 1.2", p.DesiredStatus, p.GPUCount, p.CostPerHr)
+	}
+
+	rec.Reset()
+	err := c.RestartPod(t.Context(), "spot2")
+	var pce *PodCallError
+	if !errors.As(err, &pce) || pce.Call != PodCallGet || !strings.Contains(err.Error(), "no cost") {
+		t.Errorf("restart of a spot pod without a cost: %v, want a refusal before the stop", err)
+	}
+	if d := cmp.Diff([]string{"pod begin", "pod end"}, rec.Log()); d != "" {
+		t.Errorf("RunPod's calls for the refused restart (-want +got):\n%s", d)
 	}
 }

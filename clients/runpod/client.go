@@ -198,6 +198,32 @@ func (c *Client) ResumePod(ctx context.Context, id string, gpuCount int) error {
 	return nil
 }
 
+// BidResumePod asks RunPod to start a stopped spot pod again with gpuCount
+// GPUs, bidding bidPerGPU per GPU and hour (see Pod.BidPerGPU). It is never
+// retried.
+func (c *Client) BidResumePod(ctx context.Context, id string, gpuCount int, bidPerGPU float64) error {
+	what := "resuming spot pod " + id
+	if gpuCount < 1 {
+		return fmt.Errorf("runpod: %s: gpu count %d is not positive", c.redact(what), gpuCount)
+	}
+	if !(bidPerGPU > 0) {
+		return fmt.Errorf("runpod: %s: bid per gpu %v is not positive", c.redact(what), bidPerGPU)
+	}
+	var data struct {
+		PodBidResume *struct {
+			ID string `json:"id"`
+		} `json:"podBidResume"`
+	}
+	vars := map[string]any{"podId": id, "gpuCount": gpuCount, "bidPerGpu": bidPerGPU}
+	if err := c.call(ctx, what, bidResumeQuery, vars, false, &data); err != nil {
+		return err
+	}
+	if data.PodBidResume == nil {
+		return c.failure(what, "answer has no pod", nil)
+	}
+	return nil
+}
+
 // upstreamError is a failure to get a usable answer. Its message is built by
 // the client alone, so it never holds request headers or the API key; it
 // matches ErrUpstream and, when there is one, the underlying cause (a context

@@ -3,6 +3,7 @@ package runpod_test
 import (
 	"context"
 	"errors"
+	"math"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -573,5 +574,48 @@ func TestDemoFleetNormalizes(t *testing.T) {
 		if got := p.LastStatusChange != ""; got != hasTime {
 			t.Errorf("%s: lastStatusChange %q read as %q", p.Name, raw.LastStatusChange, p.LastStatusChange)
 		}
+	}
+}
+
+// TestBidResumeSpotPod resumes a stopped spot pod with a bid per GPU: the
+// stand-in, which refuses podResume for a spot pod as RunPod does, runs it
+// again at that price.
+func TestBidResumeSpotPod(t *testing.T) {
+	srv, c := setup(t, nil)
+	spot := runpodtest.Pod{ID: "spot0000000001", Name: "aiapi-dev-sglang-spot-1", DesiredStatus: "EXITED",
+		CostPerHr: 0.68, GPUCount: 2, PodType: runpodtest.TypeSpot, MachineID: "m"}
+	srv.Add(spot)
+
+	got, err := c.GetPod(t.Context(), spot.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.IsSpot() || got.BidPerGPU() != 0.34 {
+		t.Fatalf("spot pod read as spot=%v, bid per gpu %v; want true, 0.34", got.IsSpot(), got.BidPerGPU())
+	}
+	assertUpstream(t, c.ResumePod(t.Context(), spot.ID, got.GPUCount),
+		"runpod: resuming pod spot0000000001: graphql error: pod spot0000000001 is a spot pod: resume it with podBidResume")
+
+	if err := c.BidResumePod(t.Context(), spot.ID, got.GPUCount, got.BidPerGPU()); err != nil {
+		t.Fatalf("BidResumePod: %v", err)
+	}
+	p, _ := srv.Pod(spot.ID)
+	if p.DesiredStatus != runpodtest.StatusRunning || p.GPUCount != 2 || p.CostPerHr != 0.68 {
+		t.Errorf("after the bid resume the stand-in holds %s, %d gpus, %v/h; want RUNNING, 2, 0.68", p.DesiredStatus, p.GPUCount, p.CostPerHr)
+	}
+	assertCalls(t, srv, runpodtest.OpPodBidResume, 1)
+
+	// An on-demand pod is not resumed with a bid; a bid that is not positive
+	// never leaves the client.
+	assertUpstream(t, c.BidResumePod(t.Context(), wantExited.ID, 1, 0.5),
+		"graphql error: pod q8w7e6r5t4y3u2 is not a spot pod: resume it with podResume")
+	before := srv.Requests()
+	for _, bid := range []float64{0, -1, math.NaN()} {
+		if err := c.BidResumePod(t.Context(), spot.ID, 2, bid); err == nil || errors.Is(err, runpod.ErrUpstream) {
+			t.Errorf("bid %v: %v, want a local error", bid, err)
+		}
+	}
+	if n := srv.Requests() - before; n != 0 {
+		t.Errorf("%d requests with a bid that is not positive reached RunPod", n)
 	}
 }

@@ -29,7 +29,25 @@ const (
 	getPodQuery    = `query GetPod($podId: String!) { pod(input: {podId: $podId}) { ` + podFields + ` } }`
 	stopPodQuery   = `mutation StopPod($podId: String!) { podStop(input: {podId: $podId}) { id desiredStatus lastStatusChange } }`
 	resumePodQuery = `mutation ResumePod($podId: String!, $gpuCount: Int!) { podResume(input: {podId: $podId, gpuCount: $gpuCount}) { id desiredStatus } }`
+	bidResumeQuery = `mutation BidResumePod($podId: String!, $bidPerGpu: Float!, $gpuCount: Int!) { podBidResume(input: {podId: $podId, bidPerGpu: $bidPerGpu, gpuCount: $gpuCount}) { id desiredStatus } }`
 )
+
+// PodTypeSpot is the podType of a spot pod, which resumes with a bid
+// (BidResumePod) rather than as an on-demand pod (ResumePod).
+const PodTypeSpot = "INTERRUPTABLE"
+
+// IsSpot reports whether p is a spot pod.
+func (p Pod) IsSpot() bool { return p.PodType == PodTypeSpot }
+
+// BidPerGPU is what a spot pod pays per GPU and hour now, its cost spread
+// over its GPUs: the bid that resumes it at the price it ran at. It is 0
+// when the pod reports no GPUs or no cost.
+func (p Pod) BidPerGPU() float64 {
+	if p.GPUCount < 1 || p.CostPerHr <= 0 {
+		return 0
+	}
+	return p.CostPerHr / float64(p.GPUCount)
+}
 
 // wirePod is a pod as the GraphQL answer carries it. Nullable strings decode
 // to "" when null.

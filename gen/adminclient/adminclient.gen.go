@@ -559,7 +559,10 @@ type ClientInterface interface {
 	// RestartPod Restart a pod (stop, then resume)
 	//
 	// Starts a graceful restart cycle: the pod is stopped, then resumed with its GPU
-	// count. The answer comes as soon as RunPod has accepted both calls; the pod's
+	// count. A spot (`INTERRUPTABLE`) pod resumes with a bid of what it paid per GPU
+	// (its cost per hour over its GPU count), so it runs again at its price; a pod
+	// with no GPUs, or a spot pod with no cost, is refused with a 502 before it is
+	// stopped, since it could not be resumed. The answer comes as soon as RunPod has accepted both calls; the pod's
 	// status then changes asynchronously. The id is checked before any upstream
 	// call (1 to 64 letters and digits, otherwise 422). Two restarts of the same pod
 	// never interleave, on one replica or across replicas (a per-pod lease in
@@ -729,7 +732,10 @@ func (c *Client) GetPod(ctx context.Context, id PodID, reqEditors ...RequestEdit
 // RestartPod Restart a pod (stop, then resume)
 //
 // Starts a graceful restart cycle: the pod is stopped, then resumed with its GPU
-// count. The answer comes as soon as RunPod has accepted both calls; the pod's
+// count. A spot (`INTERRUPTABLE`) pod resumes with a bid of what it paid per GPU
+// (its cost per hour over its GPU count), so it runs again at its price; a pod
+// with no GPUs, or a spot pod with no cost, is refused with a 502 before it is
+// stopped, since it could not be resumed. The answer comes as soon as RunPod has accepted both calls; the pod's
 // status then changes asynchronously. The id is checked before any upstream
 // call (1 to 64 letters and digits, otherwise 422). Two restarts of the same pod
 // never interleave, on one replica or across replicas (a per-pod lease in
@@ -1331,7 +1337,10 @@ type ClientWithResponsesInterface interface {
 	// RestartPodWithResponse Restart a pod (stop, then resume)
 	//
 	// Starts a graceful restart cycle: the pod is stopped, then resumed with its GPU
-	// count. The answer comes as soon as RunPod has accepted both calls; the pod's
+	// count. A spot (`INTERRUPTABLE`) pod resumes with a bid of what it paid per GPU
+	// (its cost per hour over its GPU count), so it runs again at its price; a pod
+	// with no GPUs, or a spot pod with no cost, is refused with a 502 before it is
+	// stopped, since it could not be resumed. The answer comes as soon as RunPod has accepted both calls; the pod's
 	// status then changes asynchronously. The id is checked before any upstream
 	// call (1 to 64 letters and digits, otherwise 422). Two restarts of the same pod
 	// never interleave, on one replica or across replicas (a per-pod lease in
@@ -2777,7 +2786,10 @@ func (c *ClientWithResponses) GetPodWithResponse(ctx context.Context, id PodID, 
 // RestartPodWithResponse Restart a pod (stop, then resume)
 //
 // Starts a graceful restart cycle: the pod is stopped, then resumed with its GPU
-// count. The answer comes as soon as RunPod has accepted both calls; the pod's
+// count. A spot (`INTERRUPTABLE`) pod resumes with a bid of what it paid per GPU
+// (its cost per hour over its GPU count), so it runs again at its price; a pod
+// with no GPUs, or a spot pod with no cost, is refused with a 502 before it is
+// stopped, since it could not be resumed. The answer comes as soon as RunPod has accepted both calls; the pod's
 // status then changes asynchronously. The id is checked before any upstream
 // call (1 to 64 letters and digits, otherwise 422). Two restarts of the same pod
 // never interleave, on one replica or across replicas (a per-pod lease in

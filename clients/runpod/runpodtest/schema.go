@@ -23,6 +23,7 @@ type Query {
 type Mutation {
 	podStop(input: PodStopInput!): Pod
 	podResume(input: PodResumeInput!): Pod
+	podBidResume(input: PodBidResumeInput!): Pod
 }
 
 type User {
@@ -43,6 +44,12 @@ input PodResumeInput {
 	podId: String!
 	gpuCount: Int!
 	syncMachine: Boolean
+}
+
+input PodBidResumeInput {
+	podId: String!
+	bidPerGpu: Float!
+	gpuCount: Int!
 }
 
 enum PodStatus {
@@ -160,7 +167,30 @@ func (r *rootResolver) PodResume(ctx context.Context, args struct{ Input podResu
 	if args.Input.GPUCount < 1 {
 		return nil, fmt.Errorf("gpuCount must be at least 1")
 	}
-	p, err := r.s.resume(args.Input.PodID, int(args.Input.GPUCount))
+	p, err := r.s.resume(args.Input.PodID, int(args.Input.GPUCount), 0)
+	if err != nil {
+		return nil, err
+	}
+	return &podResolver{p}, nil
+}
+
+type podBidResumeInput struct {
+	PodID     string
+	BidPerGpu float64
+	GPUCount  int32
+}
+
+func (r *rootResolver) PodBidResume(ctx context.Context, args struct{ Input podBidResumeInput }) (*podResolver, error) {
+	if err := r.s.enter(ctx, OpPodBidResume); err != nil {
+		return nil, err
+	}
+	if args.Input.GPUCount < 1 {
+		return nil, fmt.Errorf("gpuCount must be at least 1")
+	}
+	if !(args.Input.BidPerGpu > 0) {
+		return nil, fmt.Errorf("bidPerGpu must be positive")
+	}
+	p, err := r.s.resume(args.Input.PodID, int(args.Input.GPUCount), args.Input.BidPerGpu)
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,8 @@ const (
 	OpPod       = "pod"
 	OpPodStop   = "podStop"
 	OpPodResume = "podResume"
+	// OpPodBidResume resumes a spot pod with a bid.
+	OpPodBidResume = "podBidResume"
 )
 
 // Pod statuses and types the stand-in sets itself.
@@ -33,6 +35,7 @@ const (
 	StatusRunning = "RUNNING"
 	StatusExited  = "EXITED"
 	TypeReserved  = "RESERVED"
+	TypeSpot      = "INTERRUPTABLE"
 )
 
 // maxRequestBytes bounds a request body.
@@ -274,14 +277,23 @@ func (s *Server) stop(id string) (Pod, error) {
 	return *p, nil
 }
 
-// resume applies podResume: the pod is RUNNING with gpuCount GPUs, started
-// now.
-func (s *Server) resume(id string, gpuCount int) (Pod, error) {
+// resume applies podResume (bidPerGPU 0) or podBidResume: the pod is
+// RUNNING with gpuCount GPUs, started now. A spot pod resumes only with a
+// bid, which sets its cost; an on-demand pod only without one.
+func (s *Server) resume(id string, gpuCount int, bidPerGPU float64) (Pod, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.pods[id]
 	if !ok {
 		return Pod{}, fmt.Errorf("pod not found: %s", id)
+	}
+	switch spot := p.PodType == TypeSpot; {
+	case spot && bidPerGPU == 0:
+		return Pod{}, fmt.Errorf("pod %s is a spot pod: resume it with podBidResume", id)
+	case !spot && bidPerGPU != 0:
+		return Pod{}, fmt.Errorf("pod %s is not a spot pod: resume it with podResume", id)
+	case spot:
+		p.CostPerHr = bidPerGPU * float64(gpuCount)
 	}
 	now := s.now()
 	p.DesiredStatus = StatusRunning
