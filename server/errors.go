@@ -168,6 +168,10 @@ func fromRequestError(re *openapi3filter.RequestError) *APIError {
 	if re.RequestBody != nil {
 		var se *openapi3.SchemaError
 		if errors.As(re.Err, &se) {
+			if se.SchemaField == "properties" && strings.HasSuffix(se.Reason, " is unsupported") {
+				// The reason would quote the unknown key, which is input.
+				return newAPIError(http.StatusBadRequest, "invalid request body").withDetail("a field the contract does not define (keys are case-sensitive)")
+			}
 			// kin-openapi's reasons name the schema rule, never the value.
 			reason := se.Reason
 			if reason != "" {

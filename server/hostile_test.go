@@ -149,6 +149,8 @@ func hostileCases() []hostileCase {
 		{name: "60,000 keys and an empty user_id", method: "POST", path: hClear, header: js, body: manyJSONKeys(60000) + `"user_id":""}`, status: 400, message: "invalid request body"},
 		{name: "huge number as user_id", method: "POST", path: hClear, header: js, body: `{"user_id":1e999999}`, status: 400, message: "invalid request body"},
 		{name: "duplicate keys, the last empty", method: "POST", path: hClear, header: js, body: `{"user_id":"usr_abc123","user_id":""}`, status: 400, message: "invalid request body"},
+		{name: "duplicate keys, the last valid", method: "POST", path: hClear, header: js, body: `{"user_id":"","user_id":"usr_abc123"}`, status: 400, message: "invalid request body"},
+		{name: "an unknown field", method: "POST", path: hClear, header: js, body: `{"user_id":"usr_abc123","reason":"ticket 42"}`, status: 400, message: "invalid request body", marker: "reason"},
 		{name: "trailing second document", method: "POST", path: hClear, header: js, body: `{"user_id":"u"} {"user_id":"v"}`, status: 400, message: "invalid request body"},
 		{name: "JSON null", method: "POST", path: hClear, header: js, body: `null`, status: 400, message: "invalid request body"},
 		{name: "JSON string", method: "POST", path: hClear, header: js, body: `"usr_abc123"`, status: 400, message: "invalid request body"},
@@ -160,6 +162,23 @@ func hostileCases() []hostileCase {
 		{name: "UTF-8 byte order mark", method: "POST", path: hClear, header: js, body: "\xef\xbb\xbf{\"user_id\":\"u\"}", status: 400, message: "invalid request body"},
 		{name: "raw NUL inside a string", method: "POST", path: hClear, header: js, body: "{\"user_id\":\"a\x00b\"}", status: 400, message: "invalid request body"},
 		{name: "raw CR LF inside a string", method: "POST", path: hClear, header: js, body: "{\"user_id\":\"a\r\nX-Injected: 1\"}", status: 400, message: "invalid request body", marker: "X-Injected"},
+
+		// Keys the validator and the handler's decoder could read differently:
+		// the decoder matches keys regardless of case and keeps the last.
+		{name: "user_id again in upper case", method: "POST", path: hClear, header: js, body: `{"user_id":"a","USER_ID":"x\u0001y"}`, status: 400, message: "invalid request body"},
+		{name: "user_id again in mixed case, oversized", method: "POST", path: hClear, header: js, body: `{"user_id":"a","User_Id":"` + strings.Repeat("u", 5000) + `"}`, status: 400, message: "invalid request body"},
+		{name: "model_id in upper case with NUL", method: "POST", path: hClear, header: js, body: `{"user_id":"a","model_id":"m","MODEL_ID":"n\u0000"}`, status: 400, message: "invalid request body"},
+		{name: "only an upper-case MODEL_ID", method: "POST", path: hClear, header: js, body: `{"user_id":"a","MODEL_ID":"n\u0000"}`, status: 400, message: "invalid request body", marker: "MODEL_ID"},
+		{name: "misspelt model_id", method: "POST", path: hClear, header: js, body: `{"user_id":"a","modelid":"m"}`, status: 400, message: "invalid request body", marker: "modelid"},
+		{name: "repeated key inside a nested value", method: "POST", path: hClear, header: js, body: `{"user_id":"a","x":{"k":1,"K":2}}`, status: 400, message: "invalid request body"},
+		{name: "user_id of spaces only", method: "POST", path: hClear, header: js, body: `{"user_id":"   "}`, status: 400, message: "invalid request body"},
+
+		// Content-Type forms that could skip the body checks.
+		{name: "empty media type parameter, trailing garbage", method: "POST", path: hClear, header: with(auth, "Content-Type", "application/json;;"), body: `{"user_id":"a"}garbage`, status: 400, message: "invalid request body"},
+		{name: "latin1 charset with an empty parameter", method: "POST", path: hClear, header: with(auth, "Content-Type", "application/json; charset=latin1;;"), body: `{"user_id":"a"}`, status: 400, message: "invalid request body"},
+		{name: "latin1 charset", method: "POST", path: hClear, header: with(auth, "Content-Type", "application/json; charset=latin1"), body: `{"user_id":"a"}`, status: 400, message: "invalid request body"},
+		{name: "unknown media type parameter", method: "POST", path: hClear, header: with(auth, "Content-Type", "application/json; profile=x"), body: `{"user_id":"a"}`, status: 400, message: "invalid request body"},
+		{name: "two Content-Type headers", method: "POST", path: hClear, header: with(js, "Content-Type", "text/plain"), body: `{"user_id":"a"}`, status: 400, message: "invalid request body"},
 
 		// Wrong content types.
 		{name: "text/plain", method: "POST", path: hClear, header: with(auth, "Content-Type", "text/plain"), body: `{"user_id":"u"}`, status: 400, message: "invalid request body"},
@@ -240,6 +259,13 @@ func hostileCases() []hostileCase {
 		{name: "pod url with user info", method: "GET", path: hDemand + url.PathEscape("https://user:pass@pod-1.proxy.runpod.net/v1"), header: auth, status: 400, message: "invalid path parameter podUrl", marker: "pass@"},
 		{name: "pod url javascript", method: "GET", path: hDemand + url.PathEscape("javascript:alert(1)//"), header: auth, status: 400, message: "invalid path parameter podUrl"},
 		{name: "pod url of 3,000 characters", method: "GET", path: hDemand + url.PathEscape("https://pod-1.proxy.runpod.net/"+strings.Repeat("v", 3000)), header: auth, status: 400, message: "invalid path parameter podUrl"},
+
+		// Query strings net/url cannot parse: Query() would drop the pair and
+		// the default would answer in its place.
+		{name: "limit with a bad escape", method: "GET", path: hBase + "/servers?limit=%zz", header: auth, status: 400, message: "invalid query string"},
+		{name: "limit with a trailing %", method: "GET", path: hBase + "/servers?limit=5%", header: auth, status: 400, message: "invalid query string"},
+		{name: "out-of-range limit behind a semicolon", method: "GET", path: hBase + "/servers?limit=500;x", header: auth, status: 400, message: "invalid query string"},
+		{name: "page 0 then 10,001 pairs", method: "GET", path: hPods + "?page=0&" + strings.Repeat("a=1&", 10001), header: auth, status: 400, message: "invalid query string"},
 
 		// Absurd page and limit.
 		{name: "page -1", method: "GET", path: hRegistry + "m?page=-1", header: auth, status: 400, message: "invalid query parameter page"},
@@ -374,12 +400,11 @@ func TestHostileInputDocumentedChoices(t *testing.T) {
 		body               string
 		want               string
 	}{
-		// The spec does not forbid additionalProperties: unknown fields are
-		// ignored, as the generated client and older callers may send them.
-		{"unknown JSON fields are ignored", "POST", hClear, jsonHeader(), `{"user_id":"usr_abc123","reason":"ticket 42","x":{"y":[1,2]}}`, `"user_id":"usr_abc123"`},
-		// JSON allows any key order and duplicate keys; the validator and the
-		// handler both take the last value, so they cannot disagree.
-		{"duplicate keys, the last valid", "POST", hClear, jsonHeader(), `{"user_id":"","user_id":"usr_abc123"}`, `"user_id":"usr_abc123"`},
+		// Media types ignore letter case, and UTF-8 may be said explicitly.
+		{"upper-case JSON media type", "POST", hClear, with(authHeader(), "Content-Type", "APPLICATION/JSON"), `{"user_id":"usr_abc123"}`, `"user_id":"usr_abc123"`},
+		{"mixed-case media type with charset UTF-8", "POST", hClear, with(authHeader(), "Content-Type", "Application/Json; Charset=UTF-8"), `{"user_id":"usr_abc123","model_id":"m"}`, `"model_id":"m"`},
+		// A null model_id clears every model, as an absent one does.
+		{"model_id null", "POST", hClear, jsonHeader(), `{"user_id":"usr_abc123","model_id":null}`, `"user_id":"usr_abc123"`},
 		{"a 256-character model id", "GET", hRegistry + longModel, authHeader(), "", `"model_id":"` + longModel + `"`},
 		{"a model id with a slash, encoded once", "GET", hRegistry + "Qwen%2FQwen3-27B", authHeader(), "", `"model_id":"Qwen/Qwen3-27B"`},
 		{"a model id with unicode letters", "GET", hRegistry + "mod%C3%A8le", authHeader(), "", `"model_id":"modèle"`},

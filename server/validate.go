@@ -62,6 +62,11 @@ func requestValidator(spec *openapi3.T) (echo.MiddlewareFunc, error) {
 				}
 				params[name] = v
 			}
+			// Query() drops what it cannot parse (a bad escape, a semicolon,
+			// pairs past net/url's limit); a value must never vanish silently.
+			if _, err := url.ParseQuery(c.Request().URL.RawQuery); err != nil {
+				return newAPIError(http.StatusBadRequest, "invalid query string").withDetail("the query string is malformed (bad percent-encoding, a semicolon, or too many parameters)")
+			}
 			if err := singleQueryValues(route, c.QueryParams()); err != nil {
 				return err
 			}
@@ -112,20 +117,103 @@ func bufferUTF8Body(r *http.Request) error {
 	if !utf8.Valid(data) {
 		return newAPIError(http.StatusBadRequest, "invalid request body").withDetail("the body must be UTF-8 JSON")
 	}
+	if err := checkJSONContentType(r, len(data) > 0); err != nil {
+		return err
+	}
 	// The decoders stop after the first JSON value; trailing data would be
 	// ignored silently, so a body that is not exactly one document is refused.
 	// Other media types are left to the validator, which refuses them.
-	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err == nil && mt == "application/json" {
-		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-			return newAPIError(http.StatusBadRequest, "invalid request body").withDetail("the body must be UTF-8 JSON")
-		}
-		if len(data) > 0 && !json.Valid(data) {
+	if r.Header.Get("Content-Type") == jsonMediaType && len(data) > 0 {
+		if !json.Valid(data) {
 			return newAPIError(http.StatusBadRequest, "invalid request body").withDetail("the body is not a valid JSON object")
+		}
+		if repeatsKey(data) {
+			// Decoders disagree on repeated keys (and the handler's decoder
+			// matches keys regardless of case): which one wins is not left
+			// to chance.
+			return newAPIError(http.StatusBadRequest, "invalid request body").withDetail("an object repeats a key (keys are compared regardless of case)")
 		}
 	}
 	r.Body = io.NopCloser(bytes.NewReader(data))
 	return nil
+}
+
+const jsonMediaType = "application/json"
+
+// checkJSONContentType refuses a Content-Type header that is repeated or,
+// on a request with a body, malformed, and a JSON charset other than UTF-8.
+// A JSON media type in any letter case is rewritten as "application/json",
+// the one spelling the handler's decoder accepts.
+func checkJSONContentType(r *http.Request, hasBody bool) error {
+	values := r.Header.Values("Content-Type")
+	if len(values) > 1 {
+		return newAPIError(http.StatusBadRequest, "invalid request body").withDetail("the Content-Type header must be given once")
+	}
+	if len(values) == 0 || !hasBody {
+		return nil
+	}
+	mt, params, err := mime.ParseMediaType(values[0])
+	if err != nil {
+		return newAPIError(http.StatusBadRequest, "invalid request body").withDetail("the Content-Type header is malformed")
+	}
+	if mt != jsonMediaType {
+		return nil
+	}
+	for name, v := range params {
+		if name != "charset" || !strings.EqualFold(v, "utf-8") {
+			return newAPIError(http.StatusBadRequest, "invalid request body").withDetail("the body must be UTF-8 JSON (application/json, charset utf-8 if any)")
+		}
+	}
+	r.Header.Set("Content-Type", jsonMediaType)
+	return nil
+}
+
+// repeatsKey reports whether any object in data, a valid JSON document, has
+// two keys equal regardless of case.
+func repeatsKey(data []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	// One set of keys per open container; nil for an array.
+	var open []map[string]bool
+	expectKey := func() bool {
+		return len(open) > 0 && open[len(open)-1] != nil
+	}
+	// Inside an object, tokens alternate key, value; values may open
+	// containers of their own.
+	var afterKey []bool
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				open, afterKey = append(open, map[string]bool{}), append(afterKey, false)
+			case '[':
+				open, afterKey = append(open, nil), append(afterKey, false)
+			default:
+				open, afterKey = open[:len(open)-1], afterKey[:len(afterKey)-1]
+				if len(afterKey) > 0 {
+					afterKey[len(afterKey)-1] = false
+				}
+			}
+			continue
+		case string:
+			if expectKey() && !afterKey[len(afterKey)-1] {
+				k := strings.ToLower(t)
+				if open[len(open)-1][k] {
+					return true
+				}
+				open[len(open)-1][k] = true
+				afterKey[len(afterKey)-1] = true
+				continue
+			}
+		}
+		if len(afterKey) > 0 {
+			afterKey[len(afterKey)-1] = false
+		}
+	}
 }
 
 // singleQueryValues refuses a documented query parameter given more than

@@ -105,12 +105,14 @@ type AffinityMetrics struct {
 	Providers []ProviderAffinity `json:"providers"`
 }
 
-// ClearAffinityRequest defines model for ClearAffinityRequest.
+// ClearAffinityRequest Exactly these fields, spelt exactly so: an unknown field (a misspelt
+// `model_id` would otherwise widen the clear to every model), a key given
+// twice, or a key in another letter case is a 400.
 type ClearAffinityRequest struct {
 	// ModelId The model to scope the clear to; null or absent clears every model.
 	ModelId *string `json:"model_id,omitempty"`
 
-	// UserId The user whose affinity to clear; no control characters.
+	// UserId The user whose affinity to clear; no control characters, not only spaces.
 	UserId string `json:"user_id"`
 }
 

@@ -1,0 +1,25 @@
+package server
+
+import "testing"
+
+func TestRepeatsKey(t *testing.T) {
+	cases := map[string]bool{
+		`{"a":1,"b":2}`:                     false,
+		`{"a":1,"a":2}`:                     true,
+		`{"user_id":"x","USER_ID":"y"}`:     true,
+		`{"a":{"k":1},"b":{"k":1}}`:         false,
+		`[{"a":1},{"a":2}]`:                 false,
+		`{"a":[{"k":1,"k":2}]}`:             true,
+		`{"a":"b","b":"a"}`:                 false,
+		`{"a":{"b":{"c":1}},"A":0}`:         true,
+		`{"x":["a","a"],"y":["x"]}`:         false,
+		`{"a":[],"b":{},"c":[{}],"d":null}`: false,
+		`"a"`:                               false,
+		`[1,2,[3,{"z":1,"Z":1}]]`:           true,
+	}
+	for doc, want := range cases {
+		if got := repeatsKey([]byte(doc)); got != want {
+			t.Errorf("repeatsKey(%s) = %v, want %v", doc, got, want)
+		}
+	}
+}
