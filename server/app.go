@@ -48,6 +48,12 @@ func NewApp(ctx context.Context, cfg Config, log *zap.Logger) (_ *App, err error
 		}
 	}()
 
+	// Credentials first: a bad --auth-file stops start-up before anything
+	// else (the demo fleet, say) has started.
+	authn, err := a.authenticator()
+	if err != nil {
+		return nil, err
+	}
 	client, err := a.connectValkey(ctx)
 	if err != nil {
 		return nil, err
@@ -68,10 +74,6 @@ func NewApp(ctx context.Context, cfg Config, log *zap.Logger) (_ *App, err error
 		cfg = a.cfg
 	}
 
-	authn, err := a.authenticator()
-	if err != nil {
-		return nil, err
-	}
 	pods, err := a.pods(cfg)
 	if err != nil {
 		return nil, err

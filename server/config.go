@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -73,7 +74,8 @@ const (
 func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	var c Config
 	fs := flag.NewFlagSet("aiadmin", flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
+	// Usage is printed for -h only: a bad flag gets one line naming it.
+	fs.SetOutput(io.Discard)
 	env := func(name, def string) string {
 		if v := getenv("AIADMIN_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); v != "" {
 			return v
@@ -131,7 +133,12 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	integer("audit-stream-len", "10000", "admin audit records kept in Valkey")
 
 	if err := fs.Parse(args); err != nil {
-		return c, err
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(os.Stderr)
+			fs.Usage()
+			return c, err
+		}
+		return c, fmt.Errorf("%w (aiadmin -h lists every setting)", err)
 	}
 	for _, secret := range []struct {
 		dst  *string
@@ -191,15 +198,15 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	c.HealthyAfter = parsedInt["healthy-after"]
 	c.AuditStreamLen = int64(parsedInt["audit-stream-len"])
 
-	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		bad("listen", "must be host:port, got %q", c.Listen)
+	if !validHostPort(c.Listen, true) {
+		bad("listen", "must be host:port with a port from 0 to 65535, got %q", c.Listen)
 	}
 	for _, a := range strings.Split(valkey, ",") {
 		if a = strings.TrimSpace(a); a == "" {
 			continue
 		}
-		if _, _, err := net.SplitHostPort(a); err != nil {
-			bad("valkey", "each address must be host:port, got %q", a)
+		if !validHostPort(a, false) {
+			bad("valkey", "each address must be host:port with a port from 1 to 65535, got %q", a)
 		}
 		c.Valkey = append(c.Valkey, a)
 	}
@@ -287,3 +294,14 @@ func (v switchValue) String() string {
 func (v switchValue) Set(s string) error { *v.p = s; return nil }
 
 func (v switchValue) IsBoolFlag() bool { return true }
+
+// validHostPort reports whether addr is host:port with a numeric port in
+// range; port 0 (any free port) only when zeroOK.
+func validHostPort(addr string, zeroOK bool) bool {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n <= 65535 && (n > 0 || (zeroOK && n == 0 && port != ""))
+}

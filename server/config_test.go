@@ -69,6 +69,11 @@ func TestParseConfigNamesTheSettingAtFault(t *testing.T) {
 		{[]string{"--probe-path", "models"}, "--probe-path"},
 		{[]string{"--probe-timeout", "30s"}, "--probe-timeout"},
 		{[]string{"--valkey-tls"}, "--valkey-tls"},
+		{[]string{"--listen", "127.0.0.1:99999"}, "--listen"},
+		{[]string{"--listen", "127.0.0.1:http"}, "--listen"},
+		{[]string{"--valkey", "127.0.0.1:0"}, "--valkey"},
+		{[]string{"--no-such-flag"}, "-no-such-flag"},
+		{[]string{"--demo", "false"}, "--demo"},
 		{[]string{"--valkey", "10.0.0.1:6379", "--valkey-tls", "sometimes"}, "--valkey-tls"},
 		{[]string{"--valkey-tls-ca", "ca.pem"}, "--valkey-tls"},
 	}

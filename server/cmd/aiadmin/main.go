@@ -46,7 +46,9 @@ func main() {
 	defer stop()
 	app, err := server.NewApp(ctx, cfg, log)
 	if err != nil {
-		log.Error("starting", zap.Error(err))
+		// One plain line; the error names the setting at fault.
+		_ = log.Sync()
+		fmt.Fprintf(os.Stderr, "aiadmin: cannot start: %v\n", err)
 		os.Exit(1)
 	}
 	if err := app.Run(ctx); err != nil {

@@ -166,6 +166,24 @@ func TestBinary(t *testing.T) {
 		}
 	})
 
+	t.Run("a bad credentials file stops start-up with one line, before the demo", func(t *testing.T) {
+		cmd := exec.Command(bin, "--listen", freeAddr(t), "--auth-file", filepath.Join(t.TempDir(), "absent.yaml"))
+		cmd.Env = cleanEnv()
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+			t.Fatalf("exit: %v\n%s", err, stderr.String())
+		}
+		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+		if last := lines[len(lines)-1]; !strings.HasPrefix(last, "aiadmin: cannot start: --auth-file:") {
+			t.Errorf("the last line does not name --auth-file: %q", last)
+		}
+		if strings.Contains(stderr.String(), "demo") || strings.Contains(stdout.String(), "TOKEN=") {
+			t.Errorf("the demo started before the credentials were read:\n%s\n%s", stdout.String(), stderr.String())
+		}
+	})
+
 	t.Run("serves with a printed demo token and stops on SIGTERM", func(t *testing.T) {
 		addr := freeAddr(t)
 		cmd := exec.Command(bin, "--listen", addr, "--demo=false")
@@ -308,8 +326,13 @@ func TestBinary(t *testing.T) {
 					t.Errorf("aiadmin %s prints the RunPod API key on %s:\n%s", args[0], name, out)
 				}
 			}
-			if !strings.Contains(stderr.String(), "runpod-api-key") {
-				t.Errorf("aiadmin %s does not show the usage (no --runpod-api-key in stderr):\n%s", args[0], stderr.String())
+			if args[0] == "-h" && !strings.Contains(stderr.String(), "runpod-api-key") {
+				t.Errorf("aiadmin -h does not show the usage (no --runpod-api-key in stderr):\n%s", stderr.String())
+			}
+			if args[0] == "--bogus-flag" {
+				if got := strings.TrimSpace(stderr.String()); !strings.Contains(got, "-bogus-flag") || !strings.Contains(got, "aiadmin -h") || strings.Contains(got, "runpod-api-key") {
+					t.Errorf("aiadmin --bogus-flag must name the flag and point at -h, without the whole usage:\n%s", got)
+				}
 			}
 		}
 	})
