@@ -298,24 +298,53 @@ func (p *Prober) holdLease(ctx context.Context) bool {
 }
 
 // probeRounds probes a round at once, then every Interval, until ctx ends.
+// Between rounds, a reload of the tables that brings servers this leader has
+// not probed yet (the first load after start-up, a refresh announcing new
+// servers) has those probed at once, so no server waits a whole interval for
+// its first verdict.
 func (p *Prober) probeRounds(ctx context.Context) {
 	tick := time.NewTicker(p.opts.Interval)
 	defer tick.Stop()
-	for {
-		r, err := p.ProbeOnce(ctx)
+	probed := map[string]bool{}
+	run := func(urls []string, full bool) {
+		r, err := p.probeURLs(ctx, urls, full)
 		switch {
 		case ctx.Err() != nil:
 			return
 		case err != nil:
 			p.opts.Log.Warn("probe round failed", zap.Error(err))
+			return
 		default:
-			p.opts.Log.Debug("probe round", zap.Int("servers", r.Servers), zap.Int("succeeded", r.Succeeded),
+			p.opts.Log.Debug("probe round", zap.Bool("full", full), zap.Int("servers", r.Servers), zap.Int("succeeded", r.Succeeded),
 				zap.Int("failed", r.Failed), zap.Int("write_errors", r.WriteErrors), zap.Duration("elapsed", r.Elapsed))
 		}
+		if full {
+			clear(probed)
+		}
+		for _, u := range urls {
+			probed[u] = true
+		}
+	}
+	changed := p.tables.Changed()
+	run(p.tables.Snapshot().URLs(), true)
+	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+			changed = p.tables.Changed()
+			run(p.tables.Snapshot().URLs(), true)
+		case <-changed:
+			changed = p.tables.Changed()
+			var fresh []string
+			for _, u := range p.tables.Snapshot().URLs() {
+				if !probed[u] {
+					fresh = append(fresh, u)
+				}
+			}
+			if len(fresh) > 0 {
+				run(fresh, false)
+			}
 		}
 	}
 }
@@ -340,8 +369,13 @@ type Round struct {
 // that thousands of servers are not probed at the same instant, and waits
 // for one of Concurrency slots. It returns when every probe has finished.
 func (p *Prober) ProbeOnce(ctx context.Context) (Round, error) {
+	return p.probeURLs(ctx, p.tables.Snapshot().URLs(), true)
+}
+
+// probeURLs probes urls as ProbeOnce probes the tables; full says they are
+// the whole tables, which counts as a round.
+func (p *Prober) probeURLs(ctx context.Context, urls []string, full bool) (Round, error) {
 	start := time.Now()
-	urls := p.tables.Snapshot().URLs()
 	r := Round{Servers: len(urls)}
 	if len(urls) == 0 {
 		return r, nil
@@ -351,6 +385,10 @@ func (p *Prober) ProbeOnce(ctx context.Context) (Round, error) {
 		return r, fmt.Errorf("reading the previous health: %w", err)
 	}
 	spread := p.spread()
+	if !full {
+		// Servers waiting for their first verdict start within a second.
+		spread = min(spread, freshSpread)
+	}
 	order := make([]int, len(urls))
 	offsets := make([]time.Duration, len(urls))
 	for i, u := range urls {
@@ -402,11 +440,14 @@ dispatch:
 	wg.Wait()
 	r.Succeeded, r.Failed, r.WriteErrors = int(succeeded.Load()), int(failed.Load()), int(writeErrors.Load())
 	r.Elapsed = time.Since(start)
-	if ctx.Err() == nil {
+	if ctx.Err() == nil && full {
 		p.rounds.Add(1)
 	}
 	return r, nil
 }
+
+// freshSpread bounds the jitter of probes of servers new to the leader.
+const freshSpread = time.Second
 
 // spread is the part of the interval over which a round's probes start: the
 // first half, and never so late that a probe could outlast the interval.

@@ -292,3 +292,38 @@ func TestProberLeaseHandover(t *testing.T) {
 		t.Errorf("lease held by %q, %v; want b", h, err)
 	}
 }
+
+// TestProberProbesNewServersAtOnce runs a prober whose interval is an hour:
+// the servers of the first load after it took the lease, and a server a
+// refresh announces later, are probed at once instead of an interval later.
+func TestProberProbesNewServersAtOnce(t *testing.T) {
+	_, client, store := standalone(t)
+	ctx := testContext(t)
+	si := newStandIn(t, time.Second, "")
+	first := si.add("first", "S")
+	later := si.add("later", "S")
+	register(t, store, fleet.ProviderVLLM, first)
+
+	// The prober leads before the tables have loaded anything.
+	tables := pool.NewTables(client, store, pool.TablesOptions{ReloadInterval: time.Hour})
+	p := pool.NewProber(tables, store, pool.ProberOptions{Interval: time.Hour, Timeout: time.Second})
+	runCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer stop()
+	wg.Go(func() { _ = p.Run(runCtx) })
+	eventually(t, 5*time.Second, "prober leading", p.Leading)
+	wg.Go(func() { _ = tables.Run(runCtx) })
+
+	checked := func(u string) func() bool {
+		return func() bool { return health(t, store, u)[0].LastCheckMs > 0 }
+	}
+	eventually(t, 10*time.Second, "the first server probed after the first load", checked(first))
+	register(t, store, fleet.ProviderSGLang, later)
+	publishUntil(t, store, 10*time.Second, "the announced server probed", checked(later))
+	// The round at start-up found the tables empty; both servers were
+	// probed as new ones, not by a round of the whole tables.
+	if n := p.Rounds(); n != 0 {
+		t.Errorf("%d full rounds, want none: new servers are probed on their own", n)
+	}
+}

@@ -150,6 +150,10 @@ type Tables struct {
 	// reloads asks Run's loop for a reload; it holds at most one request, so
 	// a burst of refresh messages costs one reload.
 	reloads chan struct{}
+
+	// changed is closed, and replaced, by every reload; under changedMu.
+	changedMu sync.Mutex
+	changed   chan struct{}
 }
 
 // NewTables returns empty tables that read the registry from src and
@@ -175,13 +179,21 @@ func NewTables(client valkey.Client, src RegistrySource, o TablesOptions) *Table
 	if o.Log == nil {
 		o.Log = zap.NewNop()
 	}
-	t := &Tables{src: src, client: client, opts: o, reloads: make(chan struct{}, 1)}
+	t := &Tables{src: src, client: client, opts: o, reloads: make(chan struct{}, 1), changed: make(chan struct{})}
 	t.snap.Store(&Snapshot{byProvider: map[string][]fleet.Server{}})
 	return t
 }
 
 // Snapshot returns the current tables.
 func (t *Tables) Snapshot() *Snapshot { return t.snap.Load() }
+
+// Changed returns a channel that is closed at the next reload. Take it
+// before reading the snapshot it should follow, so no reload is missed.
+func (t *Tables) Changed() <-chan struct{} {
+	t.changedMu.Lock()
+	defer t.changedMu.Unlock()
+	return t.changed
+}
 
 // Reload rebuilds the tables from the registry and swaps them in. On error
 // the previous tables stay.
@@ -201,6 +213,10 @@ func (t *Tables) Reload(ctx context.Context) error {
 	}
 	t.generation++
 	t.snap.Store(newSnapshot(servers, t.generation, t.opts.Now()))
+	t.changedMu.Lock()
+	close(t.changed)
+	t.changed = make(chan struct{})
+	t.changedMu.Unlock()
 	return nil
 }
 
