@@ -121,3 +121,48 @@ func ExampleStore_ClearAffinity() {
 	fmt.Println("cleared", one, "then", rest)
 	// Output: cleared 1 then 1
 }
+
+// A router keeps its routing tables in step with the registry: it reloads
+// them once subscribed (covering what it missed) and on every refresh.
+func ExampleWatchRefresh() {
+	srv, err := embedded.Start()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	client, err := fleet.Connect(ctx, fleet.ConnectOptions{Addrs: []string{srv.Addr()}, Embedded: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	store := fleet.New(client, fleet.Options{})
+
+	// onRefresh must not block: one pending reload covers a burst.
+	reload := make(chan struct{}, 1)
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fleet.WatchRefresh(watchCtx, client, fleet.WatchOptions{}, func() {
+			select {
+			case reload <- struct{}{}:
+			default:
+			}
+		})
+	}()
+
+	<-reload
+	fmt.Println("subscribed: reload the routing tables")
+	if err := store.PublishRefresh(ctx); err != nil {
+		log.Fatal(err)
+	}
+	<-reload
+	fmt.Println("refresh announced: reload the routing tables")
+	stopWatching()
+	<-done
+	// Output:
+	// subscribed: reload the routing tables
+	// refresh announced: reload the routing tables
+}

@@ -272,35 +272,13 @@ func (t *Tables) Run(ctx context.Context) error {
 }
 
 // subscribe holds the refresh subscription until ctx ends, renewing it with
-// bounded backoff whenever it breaks.
+// bounded backoff whenever it breaks; every message and every confirmed
+// (re)subscription asks for a reload.
 func (t *Tables) subscribe(ctx context.Context) {
-	backoff := t.opts.RetryMin
-	for {
-		var confirmed atomic.Bool
-		// The hook runs on every subscription confirmation, including the
-		// client's own resubscription after a reconnect: each is followed by
-		// a reload, as messages may have been missed in between. It runs on
-		// the pipeline's goroutine, so it must not block.
-		hctx := valkey.WithOnSubscriptionHook(ctx, func(s valkey.PubSubSubscription) {
-			if s.Kind == "subscribe" {
-				confirmed.Store(true)
-				t.requestReload()
-			}
-		})
-		err := t.client.Receive(hctx, t.client.B().Subscribe().Channel(fleet.RefreshChannel()).Build(),
-			func(valkey.PubSubMessage) { t.requestReload() })
-		if ctx.Err() != nil {
-			return
-		}
-		if confirmed.Load() {
-			backoff = t.opts.RetryMin
-		}
-		t.opts.Log.Warn("registry refresh subscription broke; resubscribing", zap.Error(err), zap.Duration("in", backoff))
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, t.opts.RetryMax)
-	}
+	fleet.WatchRefresh(ctx, t.client, fleet.WatchOptions{
+		RetryMin: t.opts.RetryMin, RetryMax: t.opts.RetryMax,
+		OnBreak: func(err error, in time.Duration) {
+			t.opts.Log.Warn("registry refresh subscription broke; resubscribing", zap.Error(err), zap.Duration("in", in))
+		},
+	}, t.requestReload)
 }
