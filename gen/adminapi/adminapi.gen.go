@@ -2365,11 +2365,11 @@ var swaggerSpec = []string{
 	"DKfzN1sW1zpFpnBWxRWm+MGKhL/CApYJhJ0Sr2UeLyvtUghSoGmBDRSm2kUY1mJf+PJ2e62EZqIuvlwf",
 	"QtxURcDWWrU7a0wocPsaG2Mg+FCsHUQW8eaZT/33s7be3inbw0723eGL+FGqtUy8o5H3i1zix1W3qJ79",
 	"hqps7XJvLbPxZn0zBp/YGDztKp1XXS5O++/asUxvr/oduG2vvnu4xyJlDxVkPQm2pgWCtFlzwKtH6JEv",
-	"hIN0QUk5TW2r6QsMCscO569Pn0ScUoSvUGbXfsxqCD/w8JSXV113HatuFACU6GHjhomQHaOyaiKHnfI8",
-	"Nexi68UCVNaF2G8om7/pYIb/l1bOO2DvW7U6iMw3xf7MxfCFT2NNkiaoVke5o/a+v+li0Fnuuijsd+9J",
-	"wiIe/d37JYj4u/ckVa0dePfRX2Ng+LU92ieLYYduZlC4K6kKO8x1xYIYiFj7YPnyQVsLnR4ufTTastCv",
-	"wNi85QixxZrNaa/r+0EixevjrMGK9IThBpbSgBiytFK8QLUvPq23fjVN5rPlaMcHOhyvtx/nCgO1Jnd9",
-	"oLNQIFpFgXd6h4PPm/c3/xMAAP//",
+	"hIN0QUk5TW2r6W33ncuyrBLwOGv+jBQjMX26HvFHD6zvu5vwyTsfcD2JuKYId6FMsP341RB+YHIoj6+6",
+	"7j1W6ShgKNHDzA0TLTtGaNWkDjvlfGrYxeKLBQitC8nfUGZ/08EY/y+ttHfA4bdagSBi3wzBZy6eL3wg",
+	"a540QRU7xiBq+/ubLmad5a6L2n73niQs4tffvV+ClL97T1LV2o13H/21B4Zr26N9sjB26GYGhbuSqrDD",
+	"XFcsiIGItQ+cLx/MtVDr4dJHpi0L/QrszVuaEIus2aj2er8fJFK8Ps4aDElPGJ5gKW2IIU4rxQsU/OJT",
+	"fOtX2WQ+W46OfGDE8X37Ma8wUGui1wc6CwWlVdR4p3c4KL15f/M/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -600,7 +600,8 @@ type ClientInterface interface {
 	// ListServers List inference servers and their health
 	//
 	// Every inference server of every provider with its health and the models it
-	// serves, ordered by provider, then URL; `total` counts all providers. Health
+	// serves, ordered by provider (vllm, sglang, speaches: the document's order),
+	// then URL; `total` counts all providers. Health
 	// comes from the fleet's single prober and is the same on every replica.
 	// `healthy` is false until a server's first probe.
 	//
@@ -803,7 +804,8 @@ func (c *Client) GetRegistry(ctx context.Context, modelId ModelID, params *GetRe
 // ListServers List inference servers and their health
 //
 // Every inference server of every provider with its health and the models it
-// serves, ordered by provider, then URL; `total` counts all providers. Health
+// serves, ordered by provider (vllm, sglang, speaches: the document's order),
+// then URL; `total` counts all providers. Health
 // comes from the fleet's single prober and is the same on every replica.
 // `healthy` is false until a server's first probe.
 //
@@ -1384,7 +1386,8 @@ type ClientWithResponsesInterface interface {
 	// ListServersWithResponse List inference servers and their health
 	//
 	// Every inference server of every provider with its health and the models it
-	// serves, ordered by provider, then URL; `total` counts all providers. Health
+	// serves, ordered by provider (vllm, sglang, speaches: the document's order),
+	// then URL; `total` counts all providers. Health
 	// comes from the fleet's single prober and is the same on every replica.
 	// `healthy` is false until a server's first probe.
 	//
@@ -2851,7 +2854,8 @@ func (c *ClientWithResponses) GetRegistryWithResponse(ctx context.Context, model
 // ListServersWithResponse List inference servers and their health
 //
 // Every inference server of every provider with its health and the models it
-// serves, ordered by provider, then URL; `total` counts all providers. Health
+// serves, ordered by provider (vllm, sglang, speaches: the document's order),
+// then URL; `total` counts all providers. Health
 // comes from the fleet's single prober and is the same on every replica.
 // `healthy` is false until a server's first probe.
 //
