@@ -53,6 +53,16 @@ func TestAppServesAndShutsDown(t *testing.T) {
 	if code, body := get("/readyz", nil); code != 200 || !strings.Contains(body, "ready") {
 		t.Errorf("/readyz: %d %s", code, body)
 	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Head(base + path)
+		if err != nil {
+			t.Fatalf("HEAD %s: %v", path, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("HEAD %s: %d, want 200", path, resp.StatusCode)
+		}
+	}
 	if code, body := get("/api/ai/v1/admin/affinity", http.Header{"Authorization": {"Bearer " + adminToken}}); code != 200 {
 		t.Errorf("affinity: %d %s", code, body)
 	}

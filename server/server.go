@@ -97,10 +97,14 @@ func NewHTTPHandler(o HTTPOptions) (*echo.Echo, error) {
 		}
 	}
 
-	e.GET("/healthz", func(c echo.Context) error {
+	// The probes answer HEAD too, as load balancers may ask with it; the
+	// server sends no body to a HEAD.
+	healthz := func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
-	})
-	e.GET("/readyz", func(c echo.Context) error {
+	}
+	e.GET("/healthz", healthz)
+	e.HEAD("/healthz", healthz)
+	readyz := func(c echo.Context) error {
 		if o.Ready != nil {
 			ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
 			defer cancel()
@@ -109,7 +113,9 @@ func NewHTTPHandler(o HTTPOptions) (*echo.Echo, error) {
 			}
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
-	})
+	}
+	e.GET("/readyz", readyz)
+	e.HEAD("/readyz", readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(o.Metrics, promhttp.HandlerOpts{})))
 	return e, nil
 }
