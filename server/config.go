@@ -102,7 +102,7 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	str(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	switchFlag(&demo, "demo", "true", "with the embedded store, load a living demo fleet")
 	dur("shutdown-timeout", "15s", "how long in-flight requests may take to finish on shutdown")
-	str(&c.AuthMode, "auth-mode", "", "file or threatwinds (default file)")
+	str(&c.AuthMode, "auth-mode", "", "file (needs --auth-file) or threatwinds; left out: --auth-file if given, else a random demo token")
 	str(&c.AuthFile, "auth-file", "", "YAML credentials file; empty creates a random demo token")
 	str(&c.AuthURL, "auth-url", "https://intelligence.threatwinds.com/api/auth/v2", "ThreatWinds Auth API base URL")
 	dur("auth-timeout", "5s", "timeout of one credential check")
@@ -232,8 +232,15 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 		bad("demo", "must be true or false, got %q", demo)
 	}
 	switch c.AuthMode {
-	case "", AuthModeFile:
+	case "":
+		// Not chosen: the credentials file, or with none a random demo token,
+		// so that a first run works with nothing configured.
 		c.AuthMode = AuthModeFile
+	case AuthModeFile:
+		// Chosen explicitly: the file is required, never a demo token.
+		if c.AuthFile == "" {
+			bad("auth-file", "is required with --auth-mode=file (leave --auth-mode out to run with a random demo token)")
+		}
 	case AuthModeThreatWinds:
 		if u, err := url.Parse(c.AuthURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("auth-url", "must be an http(s) URL for --auth-mode=threatwinds, got %q", c.AuthURL)

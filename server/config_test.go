@@ -69,6 +69,7 @@ func TestParseConfigNamesTheSettingAtFault(t *testing.T) {
 		{[]string{"--probe-path", "models"}, "--probe-path"},
 		{[]string{"--probe-timeout", "30s"}, "--probe-timeout"},
 		{[]string{"--valkey-tls"}, "--valkey-tls"},
+		{[]string{"--auth-mode", "file"}, "--auth-file"},
 		{[]string{"--listen", "127.0.0.1:99999"}, "--listen"},
 		{[]string{"--listen", "127.0.0.1:http"}, "--listen"},
 		{[]string{"--valkey", "127.0.0.1:0"}, "--valkey"},

@@ -3,8 +3,8 @@ package runpod_test
 import (
 	"context"
 	"errors"
-	"math"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
