@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -132,16 +131,7 @@ func waitForState(t *testing.T, timeout time.Duration, what string, cond func() 
 func TestTwoAppReplicasShareRefreshProbingAndLease(t *testing.T) {
 	vk := valkeytest.StartServer(t)
 	creds := contracttest.WriteCredentialsFile(t, "usr_ops", adminToken)
-	inference := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet || r.URL.Path != "/v1/models" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"object":"list","data":[{"id":"m"}]}`)
-	}))
-	defer inference.Close()
-	serverURL := inference.URL + "/v1"
+	serverURL := contracttest.InferenceServer(t, "m")
 
 	args := []string{"--valkey", vk.Addr(), "--listen", "127.0.0.1:0", "--auth-file", creds, "--demo=false",
 		"--probe-interval", "1s", "--probe-timeout", "500ms"}

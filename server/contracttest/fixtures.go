@@ -2,7 +2,10 @@ package contracttest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -42,4 +45,29 @@ func ListedServer(ctx context.Context, c *adminclient.ClientWithResponses, url s
 		}
 	}
 	return nil, fmt.Sprintf("not listed: %s", resp.Body)
+}
+
+// InferenceServer serves, on loopback until tb ends, a minimal inference
+// server that answers GET /v1/models with the given models, and returns its
+// server URL (ending in /v1) as the registry holds it.
+func InferenceServer(tb testing.TB, models ...string) string {
+	tb.Helper()
+	data := make([]map[string]string, 0, len(models))
+	for _, m := range models {
+		data = append(data, map[string]string{"id": m})
+	}
+	body, err := json.Marshal(map[string]any{"object": "list", "data": data})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || r.URL.Path != "/v1/models" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	tb.Cleanup(srv.Close)
+	return srv.URL + "/v1"
 }

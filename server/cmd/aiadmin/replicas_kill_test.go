@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -106,16 +105,7 @@ func TestKillingTheLeaseHolderHandsProbingOver(t *testing.T) {
 	vk := valkeytest.StartServer(t)
 	const token = "tok-replica-admin-7d3f0c"
 	creds := contracttest.WriteCredentialsFile(t, "usr_ops", token)
-	inference := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet || r.URL.Path != "/v1/models" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"object":"list","data":[{"id":"m"}]}`)
-	}))
-	defer inference.Close()
-	serverURL := inference.URL + "/v1"
+	serverURL := contracttest.InferenceServer(t, "m")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
