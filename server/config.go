@@ -153,6 +153,8 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 			}
 		}
 	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	if fs.NArg() > 0 {
 		// "--demo false" leaves "false" behind: a switch takes its value
 		// with "=".
@@ -210,14 +212,20 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 		}
 		c.Valkey = append(c.Valkey, a)
 	}
+	tlsOff := false
 	switch strings.ToLower(valkeyTLS) {
 	case "true", "1", "yes":
 		c.ValkeyTLS = true
 	case "false", "0", "no":
+		tlsOff = given["valkey-tls"] || getenv("AIADMIN_VALKEY_TLS") != ""
 	default:
 		bad("valkey-tls", "must be true or false, got %q", valkeyTLS)
 	}
-	c.ValkeyTLS = c.ValkeyTLS || c.ValkeyTLSCA != "" || c.ValkeyTLSServerName != ""
+	if tlsSetting := c.ValkeyTLSCA != "" || c.ValkeyTLSServerName != ""; tlsSetting && tlsOff {
+		bad("valkey-tls", "is false, but --valkey-tls-ca and --valkey-tls-server-name only apply over TLS")
+	} else if tlsSetting {
+		c.ValkeyTLS = true
+	}
 	if c.ValkeyTLS && len(c.Valkey) == 0 {
 		bad("valkey-tls", "needs --valkey: the embedded store is in-process and speaks plain TCP on loopback")
 	}

@@ -70,6 +70,7 @@ func TestParseConfigNamesTheSettingAtFault(t *testing.T) {
 		{[]string{"--probe-timeout", "30s"}, "--probe-timeout"},
 		{[]string{"--valkey-tls"}, "--valkey-tls"},
 		{[]string{"--auth-mode", "file"}, "--auth-file"},
+		{[]string{"--valkey", "10.0.0.1:6379", "--valkey-tls=false", "--valkey-tls-ca", "ca.pem"}, "--valkey-tls"},
 		{[]string{"--listen", "127.0.0.1:99999"}, "--listen"},
 		{[]string{"--listen", "127.0.0.1:http"}, "--listen"},
 		{[]string{"--valkey", "127.0.0.1:0"}, "--valkey"},

@@ -171,6 +171,7 @@ func hostileCases() []hostileCase {
 		{name: "only an upper-case MODEL_ID", method: "POST", path: hClear, header: js, body: `{"user_id":"a","MODEL_ID":"n\u0000"}`, status: 400, message: "invalid request body", marker: "MODEL_ID"},
 		{name: "misspelt model_id", method: "POST", path: hClear, header: js, body: `{"user_id":"a","modelid":"m"}`, status: 400, message: "invalid request body", marker: "modelid"},
 		{name: "repeated key inside a nested value", method: "POST", path: hClear, header: js, body: `{"user_id":"a","x":{"k":1,"K":2}}`, status: 400, message: "invalid request body"},
+		{name: "user_id again with a long s (U+017F), which the decoder folds to s", method: "POST", path: hClear, header: js, body: `{"user_id":"a","uſer_id":"x\u0001"}`, status: 400, message: "invalid request body"},
 		{name: "user_id of spaces only", method: "POST", path: hClear, header: js, body: `{"user_id":"   "}`, status: 400, message: "invalid request body"},
 
 		// Content-Type forms that could skip the body checks.

@@ -201,7 +201,8 @@ func NewPodCatalog(src PodSource, state BackendStateReader, o PodCatalogOptions)
 }
 
 // Close cancels the pod-list fetches still running for callers that gave up
-// on them and waits until they have ended. A list after Close fails.
+// on them and waits until they have ended. A list after Close that would
+// need RunPod fails; a fresh cached list is still served.
 func (c *PodCatalog) Close() {
 	c.mu.Lock()
 	c.closed = true

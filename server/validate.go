@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -168,6 +169,23 @@ func checkJSONContentType(r *http.Request, hasBody bool) error {
 	return nil
 }
 
+// foldKey maps every rune of k to the smallest rune of its Unicode case
+// orbit, so that two keys encoding/json would match to one field (it folds
+// case by Unicode rules: "ſ" matches "s", "K" (Kelvin) matches "k") fold to
+// the same string.
+func foldKey(k string) string {
+	var b strings.Builder
+	b.Grow(len(k))
+	for _, r := range k {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		b.WriteRune(least)
+	}
+	return b.String()
+}
+
 // repeatsKey reports whether any object in data, a valid JSON document, has
 // two keys equal regardless of case.
 func repeatsKey(data []byte) bool {
@@ -201,7 +219,7 @@ func repeatsKey(data []byte) bool {
 			continue
 		case string:
 			if expectKey() && !afterKey[len(afterKey)-1] {
-				k := strings.ToLower(t)
+				k := foldKey(t)
 				if open[len(open)-1][k] {
 					return true
 				}

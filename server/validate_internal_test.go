@@ -16,6 +16,10 @@ func TestRepeatsKey(t *testing.T) {
 		`{"a":[],"b":{},"c":[{}],"d":null}`: false,
 		`"a"`:                               false,
 		`[1,2,[3,{"z":1,"Z":1}]]`:           true,
+		`{"user_id":"a","uſer_id":"x"}`:     true, // ſ folds to s in encoding/json
+		`{"k":1,"K":2}`:                     true, // the Kelvin sign folds to k
+		`{"é":1,"É":2}`:                     true,
+		`{"ß":1,"ss":2}`:                    false,
 	}
 	for doc, want := range cases {
 		if got := repeatsKey([]byte(doc)); got != want {

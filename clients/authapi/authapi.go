@@ -165,7 +165,8 @@ func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
 
 // Close cancels the Auth API calls still running for callers that gave up
 // on them, waits until they have ended and closes the idle connections.
-// A check after Close answers ErrUnavailable.
+// A check after Close that would need the Auth API answers ErrUnavailable;
+// one the cache answers still gets its cached answer.
 func (c *Client) Close() {
 	c.mu.Lock()
 	c.closed = true

@@ -298,53 +298,81 @@ func (p *Prober) holdLease(ctx context.Context) bool {
 }
 
 // probeRounds probes a round at once, then every Interval, until ctx ends.
-// Between rounds, a reload of the tables that brings servers this leader has
-// not probed yet (the first load after start-up, a refresh announcing new
-// servers) has those probed at once, so no server waits a whole interval for
-// its first verdict.
+// Alongside the rounds, a reload of the tables that brings servers this
+// leader has not probed yet (the first load after start-up, a refresh
+// announcing new servers) has those probed at once, even while a round runs,
+// so no server waits an interval for its first verdict. A server is never
+// probed by both at once: a fresh batch covers only servers outside the
+// running round, and a round waits for fresh batches to finish before it
+// reads the health they write.
 func (p *Prober) probeRounds(ctx context.Context) {
-	tick := time.NewTicker(p.opts.Interval)
-	defer tick.Stop()
-	probed := map[string]bool{}
+	var (
+		mu     sync.Mutex // guards probed
+		probed = map[string]bool{}
+		// Fresh batches hold batches for reading while they probe.
+		batches sync.RWMutex
+	)
 	run := func(urls []string, full bool) {
 		r, err := p.probeURLs(ctx, urls, full)
 		switch {
 		case ctx.Err() != nil:
-			return
 		case err != nil:
 			p.opts.Log.Warn("probe round failed", zap.Error(err))
-			return
 		default:
 			p.opts.Log.Debug("probe round", zap.Bool("full", full), zap.Int("servers", r.Servers), zap.Int("succeeded", r.Succeeded),
 				zap.Int("failed", r.Failed), zap.Int("write_errors", r.WriteErrors), zap.Duration("elapsed", r.Elapsed))
 		}
-		if full {
-			clear(probed)
-		}
+	}
+	round := func() {
+		batches.Lock()
+		urls := p.tables.Snapshot().URLs()
+		mu.Lock()
+		probed = make(map[string]bool, len(urls))
 		for _, u := range urls {
 			probed[u] = true
 		}
+		mu.Unlock()
+		batches.Unlock()
+		run(urls, true)
 	}
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	changed := p.tables.Changed()
-	run(p.tables.Snapshot().URLs(), true)
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-changed:
+			}
+			changed = p.tables.Changed()
+			batches.RLock()
+			var fresh []string
+			mu.Lock()
+			for _, u := range p.tables.Snapshot().URLs() {
+				if !probed[u] {
+					probed[u] = true
+					fresh = append(fresh, u)
+				}
+			}
+			mu.Unlock()
+			if len(fresh) > 0 {
+				run(fresh, false)
+			}
+			batches.RUnlock()
+		}
+	})
+
+	tick := time.NewTicker(p.opts.Interval)
+	defer tick.Stop()
+	round()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			changed = p.tables.Changed()
-			run(p.tables.Snapshot().URLs(), true)
-		case <-changed:
-			changed = p.tables.Changed()
-			var fresh []string
-			for _, u := range p.tables.Snapshot().URLs() {
-				if !probed[u] {
-					fresh = append(fresh, u)
-				}
-			}
-			if len(fresh) > 0 {
-				run(fresh, false)
-			}
+			round()
 		}
 	}
 }

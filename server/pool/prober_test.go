@@ -327,3 +327,34 @@ func TestProberProbesNewServersAtOnce(t *testing.T) {
 		t.Errorf("%d full rounds, want none: new servers are probed on their own", n)
 	}
 }
+
+// TestProberProbesNewServersDuringARound announces a server while a round
+// is still running (it waits on a server that never answers, with a long
+// timeout): the new server is probed at once, not after the round.
+func TestProberProbesNewServersDuringARound(t *testing.T) {
+	_, client, store := standalone(t)
+	ctx := testContext(t)
+	si := newStandIn(t, time.Minute, "")
+	hung := si.add("hung", "T")
+	later := si.add("later", "S")
+	register(t, store, fleet.ProviderVLLM, hung)
+
+	tables := pool.NewTables(client, store, pool.TablesOptions{ReloadInterval: time.Hour})
+	if err := tables.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p := pool.NewProber(tables, store, pool.ProberOptions{Interval: time.Hour, Timeout: 30 * time.Second})
+	runCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer stop()
+	wg.Go(func() { _ = p.Run(runCtx) })
+	wg.Go(func() { _ = tables.Run(runCtx) })
+	eventually(t, 5*time.Second, "prober leading", p.Leading)
+
+	register(t, store, fleet.ProviderSGLang, later)
+	publishUntil(t, store, 10*time.Second, "the announced server probed", func() bool { return health(t, store, later)[0].LastCheckMs > 0 })
+	if n, h := p.Rounds(), health(t, store, hung)[0]; n != 0 || h.LastCheckMs != 0 {
+		t.Errorf("the round ended first (%d rounds, hung server %+v): the test proves nothing", n, h)
+	}
+}

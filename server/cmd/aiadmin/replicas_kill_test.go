@@ -35,7 +35,8 @@ type replicaProcess struct {
 // free loopback port, and waits until it serves /healthz.
 func startReplicaProcess(t *testing.T, bin, name, token string, args ...string) *replicaProcess {
 	t.Helper()
-	r := &replicaProcess{name: name, addr: freeAddr(t), stderr: &syncBuffer{}, exited: make(chan struct{})}
+	r := &replicaProcess{name: name, addr: freeAddr(t), stderr: &syncBuffer{}, exited: make(chan struct{}),
+		tr: &contracttest.Transport{Spec: contracttest.Spec(t)}}
 	r.cmd = exec.Command(bin, append([]string{"--listen", r.addr}, args...)...)
 	r.cmd.Env = cleanEnv()
 	r.cmd.Stdout, r.cmd.Stderr = &syncBuffer{}, r.stderr
@@ -60,7 +61,6 @@ func startReplicaProcess(t *testing.T, bin, name, token string, args ...string) 
 	})
 	waitHealthy(t, r.addr, r.stderr)
 
-	r.tr = &contracttest.Transport{Spec: contracttest.Spec(t)}
 	var err error
 	r.admin, err = adminclient.NewClientWithResponses("http://"+r.addr,
 		adminclient.WithHTTPClient(&http.Client{Transport: r.tr, Timeout: 30 * time.Second}),
