@@ -190,9 +190,9 @@ func hostileCases() []hostileCase {
 		{name: "a content type extending json", method: "POST", path: hClear, header: with(auth, "Content-Type", "application/jsonx"), body: `{"user_id":"u"}`, status: 400, message: "invalid request body"},
 
 		// Oversized headers: our limit (32 KiB, in the error format) is below
-		// what net/http refuses by itself (MaxHeaderBytes: 64 KiB in the app,
-		// 1 MiB in httptest), which answers a plain-text 431 our code never
-		// sees; these stay below 64 KiB so they reach the middleware.
+		// what net/http refuses by itself (MaxHeaderBytes: 1 MiB in the app
+		// and in httptest), which answers a plain-text 431 our code never
+		// sees; these stay well below it so they reach the middleware.
 		{name: "one 40 KiB header", method: "GET", path: hAffinity, header: paddedHeader(auth, 40<<10), status: 431, message: "request headers too large"},
 		{name: "one 60 KiB header", method: "GET", path: hAffinity, header: paddedHeader(auth, 60<<10), status: 431, message: "request headers too large"},
 		{name: "600 headers of 80 bytes", method: "GET", path: hAffinity, header: manyHeaders(auth, 600, 80), status: 431, message: "request headers too large"},

@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/threatwinds/aiadmin/clients/clocktest"
 	"github.com/threatwinds/aiadmin/clients/fleet"
 	"github.com/threatwinds/aiadmin/clients/runpod"
 	"github.com/threatwinds/aiadmin/clients/runpod/runpodtest"
@@ -43,6 +44,10 @@ func StartOpRecorder(tb testing.TB, standIn http.Handler) (*OpRecorder, string) 
 	tb.Cleanup(srv.Close)
 	return r, srv.URL + "/graphql"
 }
+
+// RestartCalls is what one restart of an on-demand pod asks of RunPod, in
+// order, as an OpRecorder logs it: read the pod, stop it, resume it.
+var RestartCalls = []string{"pod begin", "pod end", "podStop begin", "podStop end", "podResume begin", "podResume end"}
 
 // opOf names the root field a GraphQL request body asks for.
 func opOf(body []byte) string {
@@ -156,24 +161,6 @@ func (s *noState) BackendStates(_ context.Context, urls []string) ([]fleet.Backe
 		out[i] = fleet.BackendState{URL: u}
 	}
 	return out, nil
-}
-
-// catalogClock is an injectable clock that moves only when told.
-type catalogClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *catalogClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *catalogClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 func TestPodKind(t *testing.T) {
@@ -294,7 +281,7 @@ func TestPodCatalogOrderPrefixAndEmptyLists(t *testing.T) {
 func TestPodCatalogCacheExpires(t *testing.T) {
 	standIn := runpodtest.NewServer(testRunPodKey, runpodtest.DemoPods(12, "aiapi-dev")...)
 	src := newTestRunPod(t, standIn.Start(t))
-	clock := &catalogClock{now: time.Unix(1_700_000_000, 0)}
+	clock := clocktest.New(time.Unix(1_700_000_000, 0))
 	c := NewPodCatalog(src, &noState{}, PodCatalogOptions{Prefix: "aiapi-dev-", CacheTTL: 5 * time.Second, Now: clock.Now})
 	list := func() {
 		t.Helper()
@@ -355,7 +342,7 @@ func (c *PodCatalog) waiters() int {
 // arrive while a fetch is in flight share it.
 func TestPodCatalogCollapsesConcurrentFetches(t *testing.T) {
 	src := &gatedSource{release: make(chan struct{}), pods: []runpod.Pod{{ID: "a1", Name: "vllm-1"}}}
-	clock := &catalogClock{now: time.Unix(1_700_000_000, 0)}
+	clock := clocktest.New(time.Unix(1_700_000_000, 0))
 	c := NewPodCatalog(src, &noState{}, PodCatalogOptions{Now: func() time.Time { clock.Advance(time.Hour); return clock.Now() }})
 
 	const n = 200
@@ -465,7 +452,7 @@ func TestConcurrentRestartsOfOnePodDoNotInterleave(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	one := []string{"pod begin", "pod end", "podStop begin", "podStop end", "podResume begin", "podResume end"}
+	one := RestartCalls
 	if d := cmp.Diff(append(slices.Clone(one), one...), rec.Log()); d != "" {
 		t.Errorf("RunPod's calls (-want +got):\n%s", d)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/threatwinds/aiadmin/clients/clocktest"
 	"github.com/threatwinds/aiadmin/clients/fleet"
 	"github.com/threatwinds/aiadmin/clients/runpod"
 	"github.com/threatwinds/aiadmin/clients/runpod/runpodtest"
@@ -29,25 +30,6 @@ const (
 	fleetPodsLen = 12
 )
 
-// podsClock is the injectable clock shared by the catalog, the handlers and
-// the fleet store of a pods environment.
-type podsClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *podsClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *podsClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // podsEnv is a test environment whose RunPod is the stand-in, reached over
 // loopback HTTP through an operation recorder.
 type podsEnv struct {
@@ -55,7 +37,7 @@ type podsEnv struct {
 	standIn *runpodtest.Server
 	rec     *server.OpRecorder
 	catalog *server.PodCatalog
-	clock   *podsClock
+	clock   *clocktest.Clock
 	// fleet holds the stand-in's fleet pods (those with the prefix) in the
 	// order the API must list them: by name, then id.
 	fleet []runpodtest.Pod
@@ -65,7 +47,7 @@ type podsEnv struct {
 
 func newPodsEnv(t *testing.T) *podsEnv {
 	t.Helper()
-	pe := &podsEnv{clock: &podsClock{now: time.Now().UTC().Truncate(time.Second)}}
+	pe := &podsEnv{clock: clocktest.New(time.Now().UTC().Truncate(time.Second))}
 	pods := runpodtest.DemoPods(fleetPodsLen, "aiapi-dev")
 	pe.standIn = runpodtest.NewServer(runpodKey, pods...)
 	var url string
@@ -338,7 +320,7 @@ func TestContractPods(t *testing.T) {
 		if d := cmp.Diff(adminclient.RestartResult{Status: adminclient.Initiated, PodId: big.ID}, *resp.JSON200); d != "" {
 			t.Errorf("(-want +got):\n%s", d)
 		}
-		want := []string{"pod begin", "pod end", "podStop begin", "podStop end", "podResume begin", "podResume end"}
+		want := server.RestartCalls
 		if d := cmp.Diff(want, pe.rec.Log()); d != "" {
 			t.Errorf("RunPod calls (-want +got):\n%s", d)
 		}
@@ -588,7 +570,7 @@ func TestContractPodListCache(t *testing.T) {
 				t.Errorf("restart answered %d", c)
 			}
 		}
-		one := []string{"pod begin", "pod end", "podStop begin", "podStop end", "podResume begin", "podResume end"}
+		one := server.RestartCalls
 		if d := cmp.Diff(append(slices.Clone(one), one...), pe.rec.Log()); d != "" {
 			t.Errorf("RunPod's calls (-want +got):\n%s", d)
 		}

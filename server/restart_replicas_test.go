@@ -136,7 +136,7 @@ func TestRestartsOnTwoReplicasDoNotInterleave(t *testing.T) {
 		}
 	}
 
-	one := []string{"pod begin", "pod end", "podStop begin", "podStop end", "podResume begin", "podResume end"}
+	one := RestartCalls
 	if d := cmp.Diff(append(slices.Clone(one), one...), rec.Log()); d != "" {
 		t.Errorf("RunPod's calls (-want +got):\n%s", d)
 	}

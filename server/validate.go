@@ -65,10 +65,11 @@ func requestValidator(spec *openapi3.T) (echo.MiddlewareFunc, error) {
 			}
 			// Query() drops what it cannot parse (a bad escape, a semicolon,
 			// pairs past net/url's limit); a value must never vanish silently.
-			if _, err := url.ParseQuery(c.Request().URL.RawQuery); err != nil {
+			query, err := url.ParseQuery(c.Request().URL.RawQuery)
+			if err != nil {
 				return newAPIError(http.StatusBadRequest, "invalid query string").withDetail("the query string is malformed (bad percent-encoding, a semicolon, or too many parameters)")
 			}
-			if err := singleQueryValues(route, c.QueryParams()); err != nil {
+			if err := singleQueryValues(route, query); err != nil {
 				return err
 			}
 			if route.Operation.RequestBody != nil {

@@ -19,29 +19,11 @@ import (
 
 	"github.com/threatwinds/aiadmin/clients/auth"
 	"github.com/threatwinds/aiadmin/clients/authapi/authapitest"
+	"github.com/threatwinds/aiadmin/clients/clocktest"
 )
 
 // t0 is the fake clock's start; sessions in these tests expire relative to it.
 var t0 = time.Unix(1_700_000_000, 0)
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: t0} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 func startAuthAPI(t *testing.T) *authapitest.Server {
 	t.Helper()
@@ -50,7 +32,7 @@ func startAuthAPI(t *testing.T) *authapitest.Server {
 	return srv
 }
 
-func newTestClient(t *testing.T, srv *authapitest.Server, clk *fakeClock, o Options) *Client {
+func newTestClient(t *testing.T, srv *authapitest.Server, clk *clocktest.Clock, o Options) *Client {
 	t.Helper()
 	o.BaseURL = srv.URL()
 	if o.Now == nil {
@@ -124,7 +106,7 @@ func TestAuthenticate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv.ResetCalls()
-			c := newTestClient(t, srv, newFakeClock(), Options{})
+			c := newTestClient(t, srv, clocktest.New(t0), Options{})
 			got, err := c.Authenticate(context.Background(), tt.creds)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) || errors.Is(err, auth.ErrUnavailable) {
@@ -147,7 +129,7 @@ func TestAuthenticate(t *testing.T) {
 func TestRoleCheckIsLeftToTheCaller(t *testing.T) {
 	srv := startAuthAPI(t)
 	srv.AddSession("tok", authapitest.Session{UserID: "u", Verified: true, ExpireAt: t0.Add(time.Hour), Roles: []string{"user", "admin"}})
-	c := newTestClient(t, srv, newFakeClock(), Options{})
+	c := newTestClient(t, srv, clocktest.New(t0), Options{})
 
 	p, err := c.Authenticate(context.Background(), bearer("tok"))
 	if err != nil {
@@ -182,7 +164,7 @@ func TestUpstreamStatuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
 			srv.SetFailing(tt.status)
-			c := newTestClient(t, srv, newFakeClock(), Options{})
+			c := newTestClient(t, srv, clocktest.New(t0), Options{})
 			for _, creds := range []auth.Credentials{bearer("tok"), keyPair("key-abcdef", "secret-abcdef")} {
 				_, err := c.Authenticate(context.Background(), creds)
 				if !errors.Is(err, tt.wantErr) {
@@ -219,7 +201,7 @@ func TestMalformedAnswersAreUnavailable(t *testing.T) {
 				_, _ = w.Write([]byte(body))
 			}))
 			defer up.Close()
-			c := New(Options{BaseURL: up.URL, Now: newFakeClock().Now})
+			c := New(Options{BaseURL: up.URL, Now: clocktest.New(t0).Now})
 			defer c.CloseIdleConnections()
 			for range 2 {
 				_, err := c.Authenticate(context.Background(), bearer("tok"))
@@ -247,7 +229,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 		http.Redirect(w, r, elsewhere.URL+r.URL.Path, http.StatusTemporaryRedirect)
 	}))
 	defer up.Close()
-	c := New(Options{BaseURL: up.URL, HTTPClient: &http.Client{}, Now: newFakeClock().Now})
+	c := New(Options{BaseURL: up.URL, HTTPClient: &http.Client{}, Now: clocktest.New(t0).Now})
 
 	_, err := c.Authenticate(context.Background(), keyPair("k", "s"))
 	if !errors.Is(err, auth.ErrUnavailable) {
@@ -316,7 +298,7 @@ func TestSlowAuthAPITimesOut(t *testing.T) {
 	srv.AddSession("tok", authapitest.Session{UserID: "u", Verified: true, ExpireAt: t0.Add(time.Hour)})
 	srv.SetDelay(10 * time.Second)
 	const timeout = 200 * time.Millisecond
-	c := newTestClient(t, srv, newFakeClock(), Options{Timeout: timeout})
+	c := newTestClient(t, srv, clocktest.New(t0), Options{Timeout: timeout})
 
 	start := time.Now()
 	_, err := c.Authenticate(context.Background(), bearer("tok"))
@@ -336,7 +318,7 @@ func TestCallerGivingUpDoesNotCancelTheSharedCall(t *testing.T) {
 	srv := startAuthAPI(t)
 	srv.AddSession("tok", authapitest.Session{UserID: "u", Verified: true, ExpireAt: t0.Add(time.Hour)})
 	srv.SetDelay(300 * time.Millisecond)
-	c := newTestClient(t, srv, newFakeClock(), Options{Timeout: 5 * time.Second})
+	c := newTestClient(t, srv, clocktest.New(t0), Options{Timeout: 5 * time.Second})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -364,7 +346,7 @@ func TestCallerGivingUpDoesNotCancelTheSharedCall(t *testing.T) {
 
 func TestCancelledCallerMakesNoCall(t *testing.T) {
 	srv := startAuthAPI(t)
-	c := newTestClient(t, srv, newFakeClock(), Options{})
+	c := newTestClient(t, srv, clocktest.New(t0), Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := c.Authenticate(ctx, bearer("tok")); !errors.Is(err, auth.ErrUnavailable) || !errors.Is(err, context.Canceled) {
@@ -378,7 +360,7 @@ func TestCancelledCallerMakesNoCall(t *testing.T) {
 func TestUnavailableIsNotCached(t *testing.T) {
 	srv := startAuthAPI(t)
 	srv.AddSession("tok", authapitest.Session{UserID: "u", Verified: true, ExpireAt: t0.Add(time.Hour)})
-	c := newTestClient(t, srv, newFakeClock(), Options{})
+	c := newTestClient(t, srv, clocktest.New(t0), Options{})
 
 	srv.SetFailing(http.StatusInternalServerError)
 	if _, err := c.Authenticate(context.Background(), bearer("tok")); !errors.Is(err, auth.ErrUnavailable) {
@@ -401,7 +383,7 @@ func TestPositiveCache(t *testing.T) {
 	srv := startAuthAPI(t)
 	srv.AddSession("tok", authapitest.Session{UserID: "u", Verified: true, ExpireAt: t0.Add(time.Hour), Roles: []string{auth.AdminRole}})
 	srv.AddKeyPair("k", "s", authapitest.KeyPair{UserID: "uk", Verified: true, ExpireAt: t0.Add(time.Hour), Roles: []string{auth.AdminRole}})
-	clk := newFakeClock()
+	clk := clocktest.New(t0)
 	c := newTestClient(t, srv, clk, Options{PositiveTTL: 30 * time.Second})
 	ctx := context.Background()
 
@@ -435,7 +417,7 @@ func TestPositiveCache(t *testing.T) {
 func TestCachedRolesCannotBeChangedByCallers(t *testing.T) {
 	srv := startAuthAPI(t)
 	srv.AddSession("tok", authapitest.Session{UserID: "u", Verified: true, ExpireAt: t0.Add(time.Hour), Roles: []string{"user"}})
-	c := newTestClient(t, srv, newFakeClock(), Options{})
+	c := newTestClient(t, srv, clocktest.New(t0), Options{})
 
 	p, err := c.Authenticate(context.Background(), bearer("tok"))
 	if err != nil {
@@ -454,7 +436,7 @@ func TestCachedRolesCannotBeChangedByCallers(t *testing.T) {
 func TestCacheNeverOutlivesExpireAt(t *testing.T) {
 	srv := startAuthAPI(t)
 	srv.AddSession("tok", authapitest.Session{UserID: "u", Verified: true, ExpireAt: t0.Add(10 * time.Second)})
-	clk := newFakeClock()
+	clk := clocktest.New(t0)
 	c := newTestClient(t, srv, clk, Options{PositiveTTL: 30 * time.Second})
 	ctx := context.Background()
 
@@ -480,7 +462,7 @@ func TestCacheNeverOutlivesExpireAt(t *testing.T) {
 
 func TestNegativeCache(t *testing.T) {
 	srv := startAuthAPI(t)
-	clk := newFakeClock()
+	clk := clocktest.New(t0)
 	c := newTestClient(t, srv, clk, Options{NegativeTTL: 5 * time.Second})
 	ctx := context.Background()
 
@@ -512,7 +494,7 @@ func TestConcurrentChecksOfOneTokenMakeOneCall(t *testing.T) {
 	srv := startAuthAPI(t)
 	srv.AddSession("tok", authapitest.Session{UserID: "u", Verified: true, ExpireAt: t0.Add(time.Hour), Roles: []string{auth.AdminRole}})
 	srv.SetDelay(200 * time.Millisecond)
-	c := newTestClient(t, srv, newFakeClock(), Options{})
+	c := newTestClient(t, srv, clocktest.New(t0), Options{})
 
 	const callers = 500
 	var (
@@ -551,7 +533,7 @@ func TestRandomTokensStayWithinCacheBound(t *testing.T) {
 		maxEntries = 1000
 		workers    = 32
 	)
-	c := newTestClient(t, srv, newFakeClock(), Options{MaxEntries: maxEntries, HTTPClient: &http.Client{Transport: handlerTransport{srv.Handler()}}})
+	c := newTestClient(t, srv, clocktest.New(t0), Options{MaxEntries: maxEntries, HTTPClient: &http.Client{Transport: handlerTransport{srv.Handler()}}})
 
 	var (
 		next   atomic.Int64
@@ -597,7 +579,7 @@ func TestCacheKeysHoldNoCredential(t *testing.T) {
 	srv := startAuthAPI(t)
 	srv.AddSession("session-token-valid-0001", authapitest.Session{UserID: "u", Verified: true, ExpireAt: t0.Add(time.Hour)})
 	srv.AddKeyPair("api-key-valid-0001", "api-secret-valid-0001", authapitest.KeyPair{UserID: "u", Verified: true, ExpireAt: t0.Add(time.Hour)})
-	c := newTestClient(t, srv, newFakeClock(), Options{})
+	c := newTestClient(t, srv, clocktest.New(t0), Options{})
 
 	all := []auth.Credentials{
 		bearer("session-token-valid-0001"),
@@ -648,7 +630,7 @@ func TestCloseEndsAbandonedCalls(t *testing.T) {
 	srv := startAuthAPI(t)
 	srv.AddSession("tok", authapitest.Session{UserID: "u", Verified: true, ExpireAt: t0.Add(time.Hour), Roles: []string{auth.AdminRole}})
 	srv.SetDelay(time.Minute)
-	c := newTestClient(t, srv, newFakeClock(), Options{Timeout: 2 * time.Minute})
+	c := newTestClient(t, srv, clocktest.New(t0), Options{Timeout: 2 * time.Minute})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/threatwinds/aiadmin/clients/clocktest"
 	"github.com/threatwinds/aiadmin/clients/fleet"
 	"github.com/threatwinds/aiadmin/clients/fleet/embedded"
 	"github.com/threatwinds/aiadmin/clients/fleet/valkeytest"
@@ -115,28 +116,11 @@ func TestStore(t *testing.T) {
 	})
 }
 
-// fakeClock is an injectable clock that moves only when told.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
 // t0 is aligned to a demand bucket, so tests can reason about the window.
 var t0 = time.UnixMilli(1_700_000_000_000)
 
-func newFakeClock() *fakeClock { return &fakeClock{now: t0} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// newFakeClock is a manual clock showing t0.
+func newFakeClock() *clocktest.Clock { return clocktest.New(t0) }
 
 // writeLog records what a client writes. A pipeline is written in one write
 // and then answered, so the writes that carry an operation's commands count

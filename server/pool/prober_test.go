@@ -10,27 +10,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/threatwinds/aiadmin/clients/clocktest"
 	"github.com/threatwinds/aiadmin/clients/fleet"
 	"github.com/threatwinds/aiadmin/server/pool"
 )
-
-// fakeClock is an injectable clock that moves only when told.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // TestProbeRoundsCountersAndThresholds probes scripted loopback stand-ins
 // round by round and checks every server's counters and verdict after each
@@ -75,7 +58,7 @@ func TestProbeRoundsCountersAndThresholds(t *testing.T) {
 	if err := tables.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
-	clock := &fakeClock{now: time.UnixMilli(1_700_000_000_000)}
+	clock := clocktest.New(time.UnixMilli(1_700_000_000_000))
 	newProber := func(holder string) *pool.Prober {
 		p := pool.NewProber(tables, store, pool.ProberOptions{
 			Interval: 4 * timeout, Timeout: timeout, Holder: holder, Now: clock.Now,
