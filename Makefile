@@ -48,7 +48,7 @@ run: build
 ## and the contract tests once more with the ThreatWinds Auth API mode.
 test: deps
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
-	AIADMIN_TEST_AUTH_MODE=threatwinds $(GO) test -race -count=1 -timeout 10m -run 'Contract' ./server/
+	AIADMIN_TEST_AUTH_MODE=threatwinds $(GO) test -race -count=1 -timeout 10m -run 'Contract' ./server/...
 
 ## lint: gofmt, go vet and staticcheck.
 lint:

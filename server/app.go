@@ -21,6 +21,8 @@ import (
 	"github.com/threatwinds/aiadmin/clients/fleet/embedded"
 	"github.com/threatwinds/aiadmin/clients/runpod"
 	"github.com/threatwinds/aiadmin/server/demo"
+	"github.com/threatwinds/aiadmin/server/httpapi"
+	"github.com/threatwinds/aiadmin/server/pods"
 	"github.com/threatwinds/aiadmin/server/pool"
 )
 
@@ -74,7 +76,7 @@ func NewApp(ctx context.Context, cfg Config, log *zap.Logger) (_ *App, err error
 		cfg = a.cfg
 	}
 
-	pods, err := a.pods(cfg)
+	podService, err := a.pods(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -87,17 +89,17 @@ func NewApp(ctx context.Context, cfg Config, log *zap.Logger) (_ *App, err error
 	a.workers = append(a.workers, tables.Run, prober.Run)
 	a.closers = append(a.closers, prober.CloseIdleConnections)
 
-	h := &Handlers{
+	h := &httpapi.Handlers{
 		Affinity:  a.Store,
 		Registry:  a.Store,
 		Refresher: a.Store,
 		Demand:    a.Store,
-		Pods:      pods,
+		Pods:      podService,
 		Servers:   pool.NewServerList(tables, a.Store),
-		Audit:     ValkeyAuditor{Store: a.Store, MaxLen: cfg.AuditStreamLen},
+		Audit:     httpapi.ValkeyAuditor{Store: a.Store, MaxLen: cfg.AuditStreamLen},
 		Log:       log,
 	}
-	e, err := NewHTTPHandler(HTTPOptions{
+	e, err := httpapi.NewHTTPHandler(httpapi.HTTPOptions{
 		Logger:        log,
 		Authenticator: authn,
 		AuthTimeout:   cfg.AuthTimeout,
@@ -145,23 +147,23 @@ func (a *App) startDemo(ctx context.Context) error {
 	return nil
 }
 
-// pods builds the pod catalog over RunPod. Without an API key the replica
-// still serves everything else, and the pod operations answer 503.
-func (a *App) pods(cfg Config) (PodService, error) {
+// pods builds the pod catalog over RunPod. Without an API key it is nil: the
+// replica still serves everything else, and the pod operations answer 503.
+func (a *App) pods(cfg Config) (httpapi.PodService, error) {
 	if cfg.RunPodAPIKey == "" {
 		a.log.Warn("no --runpod-api-key: the pod operations answer 503 until one is configured")
-		return unconfiguredPods{}, nil
+		return nil, nil
 	}
 	rp, err := runpod.New(runpod.Options{URL: cfg.RunPodURL, APIKey: cfg.RunPodAPIKey, Timeout: cfg.RunPodTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("--runpod-api-key / --runpod-url: %w", err)
 	}
-	c := NewPodCatalog(rp, a.Store, PodCatalogOptions{
+	c := pods.New(rp, a.Store, pods.Options{
 		Prefix: cfg.PodPrefix, URLTemplate: cfg.PodURLTemplate, CacheTTL: cfg.PodCacheTTL,
 		// Restarts of one pod are serialised across replicas by a lease in the
 		// shared Valkey, held for the read, stop and resume calls with a margin.
 		RestartLocker:   a.Store,
-		RestartLeaseTTL: max(DefaultRestartLeaseTTL, 3*cfg.RunPodTimeout+15*time.Second),
+		RestartLeaseTTL: max(pods.DefaultRestartLeaseTTL, 3*cfg.RunPodTimeout+15*time.Second),
 	})
 	a.closers = append(a.closers, c.Close)
 	return c, nil

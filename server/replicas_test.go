@@ -143,7 +143,7 @@ func TestTwoAppReplicasShareRefreshProbingAndLease(t *testing.T) {
 	// Both replicas subscribed to the refresh channel before the server is
 	// registered, so that B learns of it from the refresh sent to A rather
 	// than from its first load (its periodic reload is a minute away).
-	watcher := poolClient(t, vk.Addr())
+	watcher := valkeyClient(t, vk.Addr())
 	waitForState(t, 15*time.Second, "both replicas subscribed to the refresh channel", func() (bool, string) {
 		res, err := watcher.Do(ctx, watcher.B().PubsubNumsub().Channel(fleet.RefreshChannel()).Build()).ToArray()
 		if err != nil || len(res) != 2 {

@@ -366,7 +366,7 @@ func (c *Client) attempt(ctx context.Context, body []byte, out any) *attemptErro
 			detail += ": graphql error: " + msg
 		}
 		retryable := resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
-		return &attemptError{detail: detail, retryable: retryable}
+		return &attemptError{detail: detail, cause: &StatusError{Code: resp.StatusCode}, retryable: retryable}
 	}
 
 	var answer struct {
@@ -378,7 +378,7 @@ func (c *Client) attempt(ctx context.Context, body []byte, out any) *attemptErro
 		return &attemptError{detail: "malformed answer: " + err.Error(), cause: err}
 	}
 	if len(answer.Errors) > 0 {
-		return &attemptError{detail: "graphql error: " + joinErrors(answer.Errors)}
+		return &attemptError{detail: "graphql error: " + joinErrors(answer.Errors), cause: ErrRefused}
 	}
 	if len(answer.Data) == 0 || string(answer.Data) == "null" {
 		return &attemptError{detail: "answer has no data"}

@@ -187,6 +187,9 @@ type Pod struct {
 
 	// Name Human-readable pod name.
 	Name string `json:"name"`
+
+	// Url The pod's backend URL, the one /servers lists and /demand/{podUrl} takes.
+	Url string `json:"url"`
 }
 
 // PodDemand defines model for PodDemand.
@@ -244,6 +247,9 @@ type PodDetail struct {
 
 	// Name Human-readable pod name.
 	Name string `json:"name"`
+
+	// Url The pod's backend URL, the one /servers lists and /demand/{podUrl} takes.
+	Url string `json:"url"`
 }
 
 // PodList defines model for PodList.
@@ -895,7 +901,7 @@ func NewGetPodDemandRequest(server string, podUrl PodURL) (*http.Request, error)
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "podUrl", podUrl, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "podUrl", podUrl, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "backend-url"})
 	if err != nil {
 		return nil, err
 	}
@@ -1090,7 +1096,7 @@ func NewGetRegistryRequest(server string, modelId ModelID, params *GetRegistryPa
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "modelId", modelId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "modelId", modelId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "model-id"})
 	if err != nil {
 		return nil, err
 	}

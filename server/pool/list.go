@@ -6,13 +6,27 @@ import (
 	"slices"
 
 	"github.com/threatwinds/aiadmin/clients/fleet"
-	"github.com/threatwinds/aiadmin/gen/adminapi"
 )
 
 // HealthReader reads the shared health results of many servers in one round
 // trip. *fleet.Store implements it.
 type HealthReader interface {
 	HealthMany(ctx context.Context, urls []string) ([]fleet.ServerHealth, error)
+}
+
+// ServerStatus is one server of the pool with the health the fleet's prober
+// shared.
+type ServerStatus struct {
+	Provider string
+	URL      string
+	// Models are the models routed to the server; never nil.
+	Models []string
+	// Healthy is the prober's verdict; false until the first success.
+	Healthy              bool
+	ConsecutiveFailures  int64
+	ConsecutiveSuccesses int64
+	LastCheckMs          int64
+	LastFailureMs        int64
 }
 
 // ServerList answers GET /servers from the replica's tables and the health
@@ -33,7 +47,7 @@ func NewServerList(tables *Tables, health HealthReader) *ServerList {
 // providers. Health is read for the page only, in one round trip; a server
 // never probed is unhealthy with zero counters. Tables never loaded are
 // loaded first; if that fails the error wraps the store's.
-func (l *ServerList) ListServers(ctx context.Context, offset, limit int64) ([]adminapi.Server, int64, error) {
+func (l *ServerList) ListServers(ctx context.Context, offset, limit int64) ([]ServerStatus, int64, error) {
 	if offset < 0 || limit <= 0 {
 		return nil, 0, fmt.Errorf("listing servers (offset %d, limit %d): %w", offset, limit, fleet.ErrInvalidPage)
 	}
@@ -57,16 +71,16 @@ func (l *ServerList) ListServers(ctx context.Context, offset, limit int64) ([]ad
 	if err != nil {
 		return nil, 0, fmt.Errorf("listing servers: %w", err)
 	}
-	out := make([]adminapi.Server, len(page))
+	out := make([]ServerStatus, len(page))
 	for i, s := range page {
 		h := hs[i]
 		models := slices.Clone(s.Models)
 		if models == nil {
 			models = []string{}
 		}
-		out[i] = adminapi.Server{
-			Provider:             adminapi.ServerProvider(s.Provider),
-			Url:                  s.URL,
+		out[i] = ServerStatus{
+			Provider:             s.Provider,
+			URL:                  s.URL,
 			Healthy:              h.Healthy != nil && *h.Healthy,
 			ConsecutiveFailures:  h.ConsecutiveFailures,
 			ConsecutiveSuccesses: h.ConsecutiveSuccesses,

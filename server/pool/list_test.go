@@ -11,7 +11,6 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/threatwinds/aiadmin/clients/fleet"
-	"github.com/threatwinds/aiadmin/gen/adminapi"
 	"github.com/threatwinds/aiadmin/server/pool"
 )
 
@@ -68,26 +67,26 @@ func TestServerListPages(t *testing.T) {
 	hr := &countingHealth{HealthReader: store}
 	list := pool.NewServerList(tables, hr)
 
-	v1 := adminapi.Server{Provider: "vllm", Url: "http://v-1", Healthy: true, ConsecutiveSuccesses: 5,
+	v1 := pool.ServerStatus{Provider: "vllm", URL: "http://v-1", Healthy: true, ConsecutiveSuccesses: 5,
 		LastCheckMs: 1_700_000_000_000, LastFailureMs: 1_600_000_000_000, Models: []string{"llama", "qwen"}}
-	v2 := adminapi.Server{Provider: "vllm", Url: "http://v-2", Models: []string{"qwen"}} // never probed
-	g1 := adminapi.Server{Provider: "sglang", Url: "http://g-1", ConsecutiveFailures: 4,
+	v2 := pool.ServerStatus{Provider: "vllm", URL: "http://v-2", Models: []string{"qwen"}} // never probed
+	g1 := pool.ServerStatus{Provider: "sglang", URL: "http://g-1", ConsecutiveFailures: 4,
 		LastCheckMs: 1_700_000_000_001, LastFailureMs: 1_700_000_000_001, Models: []string{"qwen"}}
 	gv1 := v1 // the same URL under sglang shares its health, not its models
 	gv1.Provider, gv1.Models = "sglang", []string{}
-	s1 := adminapi.Server{Provider: "speaches", Url: "http://s-1", Models: []string{"whisper"}}
+	s1 := pool.ServerStatus{Provider: "speaches", URL: "http://s-1", Models: []string{"whisper"}}
 
 	tests := []struct {
 		offset, limit int64
-		want          []adminapi.Server
+		want          []pool.ServerStatus
 	}{
 		// The first call finds the tables never loaded and loads them.
-		{0, 2, []adminapi.Server{v1, v2}},
-		{2, 2, []adminapi.Server{g1, gv1}},
-		{4, 2, []adminapi.Server{s1}},
-		{5, 2, []adminapi.Server{}},
-		{1000, 10, []adminapi.Server{}},
-		{0, 100, []adminapi.Server{v1, v2, g1, gv1, s1}},
+		{0, 2, []pool.ServerStatus{v1, v2}},
+		{2, 2, []pool.ServerStatus{g1, gv1}},
+		{4, 2, []pool.ServerStatus{s1}},
+		{5, 2, []pool.ServerStatus{}},
+		{1000, 10, []pool.ServerStatus{}},
+		{0, 100, []pool.ServerStatus{v1, v2, g1, gv1, s1}},
 	}
 	for _, tt := range tests {
 		got, total, err := list.ListServers(ctx, tt.offset, tt.limit)
@@ -102,14 +101,14 @@ func TestServerListPages(t *testing.T) {
 		}
 		for _, s := range got {
 			if s.Models == nil {
-				t.Errorf("%s %s: models is nil", s.Provider, s.Url)
+				t.Errorf("%s %s: models is nil", s.Provider, s.URL)
 			}
 		}
 		// Health of exactly the page, in one call.
 		calls := hr.take()
 		var urls []string
 		for _, s := range tt.want {
-			urls = append(urls, s.Url)
+			urls = append(urls, s.URL)
 		}
 		if len(calls) != 1 || !cmp.Equal(urls, calls[0], cmpopts.EquateEmpty()) {
 			t.Errorf("offset %d: HealthMany calls %q, want one call for %q", tt.offset, calls, urls)

@@ -1,0 +1,63 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/valkey-io/valkey-go"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/threatwinds/aiadmin/clients/fleet"
+)
+
+// adminToken is the bearer token with ai_admin that the app tests use.
+const adminToken = "tok-admin-4b7d1e0c9a"
+
+// lockedBuffer collects log output from concurrent writers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// bearer sets a bearer token on a generated client's requests.
+func bearer(token string) func(context.Context, *http.Request) error {
+	return func(_ context.Context, r *http.Request) error {
+		r.Header.Set("Authorization", "Bearer "+token)
+		return nil
+	}
+}
+
+// zapcoreFor is a JSON log core writing every level to w.
+func zapcoreFor(w *lockedBuffer) zapcore.Core {
+	return zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(w), zap.DebugLevel)
+}
+
+// valkeyClient connects a test's own client to the Valkey at addr.
+func valkeyClient(t *testing.T, addr string) valkey.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	c, err := fleet.Connect(ctx, fleet.ConnectOptions{Addrs: []string{addr}, CommandTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
