@@ -114,4 +114,3 @@ func (r *OpRecorder) Reset() {
 	defer r.mu.Unlock()
 	r.log = nil
 }
-
