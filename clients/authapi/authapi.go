@@ -12,12 +12,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-
 	"github.com/threatwinds/aiadmin/clients/auth"
+	"github.com/threatwinds/aiadmin/clients/flight"
 )
 
 // Defaults applied by New to the zero values of Options.
@@ -84,16 +82,10 @@ type Client struct {
 	negativeTTL time.Duration
 	now         func() time.Time
 	cache       *answerCache
-	flights     singleflight.Group
-
-	// A flight outlives the callers that gave up on it; Close cancels the
-	// running ones through closing and waits for them with running. closed,
-	// under mu, keeps a flight from starting after Close.
-	closing       context.Context
-	cancelFlights context.CancelFunc
-	mu            sync.Mutex
-	closed        bool
-	running       sync.WaitGroup
+	// flights shares one Auth API call among concurrent checks of one
+	// credential; a call outlives the callers that gave up on it, until
+	// Close.
+	flights *flight.Group[answer]
 }
 
 var _ auth.Authenticator = (*Client)(nil)
@@ -138,8 +130,8 @@ func New(o Options) *Client {
 		negativeTTL: o.NegativeTTL,
 		now:         o.Now,
 		cache:       newAnswerCache(o.MaxEntries),
+		flights:     flight.NewGroup[answer](),
 	}
-	c.closing, c.cancelFlights = context.WithCancel(context.Background())
 	urls, err := sessionURLs(o.BaseURL)
 	if err != nil {
 		c.urlErr = err
@@ -168,23 +160,8 @@ func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
 // A check after Close that would need the Auth API answers ErrUnavailable;
 // one the cache answers still gets its cached answer.
 func (c *Client) Close() {
-	c.mu.Lock()
-	c.closed = true
-	c.mu.Unlock()
-	c.cancelFlights()
-	c.running.Wait()
+	c.flights.Close()
 	c.CloseIdleConnections()
-}
-
-// startFlight counts one more running flight, unless the client is closed.
-func (c *Client) startFlight() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return false
-	}
-	c.running.Add(1)
-	return true
 }
 
 // Authenticate checks the credentials and returns the principal they prove,
@@ -204,32 +181,22 @@ func (c *Client) Authenticate(ctx context.Context, creds auth.Credentials) (auth
 		return a.principal, a.err
 	}
 
-	if err := ctx.Err(); err != nil {
-		return auth.Principal{}, fmt.Errorf("%s: %w: %w", what, auth.ErrUnavailable, context.Cause(ctx))
-	}
 	// The upstream call outlives a caller that gives up, so the others
 	// waiting on it and the cache still get its answer; its own timeout
-	// bounds it, and Close ends it.
-	ch := c.flights.DoChan(string(key[:]), func() (any, error) {
-		if !c.startFlight() {
-			return nil, fmt.Errorf("%s: %w: the client is closed", what, auth.ErrUnavailable)
-		}
-		defer c.running.Done()
-		flightCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		defer cancel()
-		defer context.AfterFunc(c.closing, cancel)()
-		return c.check(flightCtx, key, creds)
+	// bounds it, and Close ends it. A caller already gone starts none.
+	a, err := c.flights.Do(ctx, string(key[:]), func(ctx context.Context) (answer, error) {
+		return c.check(ctx, key, creds)
 	})
-	select {
-	case res := <-ch:
-		if res.Err != nil {
-			return auth.Principal{}, res.Err
-		}
-		a := res.Val.(answer).clone()
-		return a.principal, a.err
-	case <-ctx.Done():
+	switch {
+	case errors.Is(err, flight.ErrStoppedWaiting):
 		return auth.Principal{}, fmt.Errorf("%s: %w: %w", what, auth.ErrUnavailable, context.Cause(ctx))
+	case errors.Is(err, flight.ErrClosed):
+		return auth.Principal{}, fmt.Errorf("%s: %w: the client is closed", what, auth.ErrUnavailable)
+	case err != nil:
+		return auth.Principal{}, err
 	}
+	a = a.clone()
+	return a.principal, a.err
 }
 
 // check answers from the cache, or asks the Auth API and caches what it

@@ -561,8 +561,8 @@ func TestRandomTokensStayWithinCacheBound(t *testing.T) {
 	if n := c.Len(); n > maxEntries {
 		t.Errorf("cache holds %d answers, bound is %d", n, maxEntries)
 	}
-	if n := len(c.cache.entries); n > maxEntries {
-		t.Errorf("cache index holds %d keys, bound is %d", n, maxEntries)
+	if n := len(c.cache.keys()); n > maxEntries {
+		t.Errorf("cache lists %d keys, bound is %d", n, maxEntries)
 	}
 }
 

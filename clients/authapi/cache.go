@@ -1,10 +1,11 @@
 package authapi
 
 import (
-	"container/list"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 
 	"github.com/threatwinds/aiadmin/clients/auth"
 )
@@ -20,83 +21,72 @@ type answer struct {
 	err       error
 }
 
+// cacheEntry is an answer and the moment it stops being trusted.
 type cacheEntry struct {
-	key     cacheKey
 	answer  answer
 	expires time.Time
 }
 
 // answerCache is a least-recently-used cache of answers, bounded to max
 // entries, safe for concurrent use. Expired entries are dropped when met.
+//
+// The expirable LRU of golang-lru does not fit: it gives every entry one
+// TTL, where an answer lives for the positive TTL, the negative TTL or up to
+// the credential's own expiry; it reads time.Now, where tests need the
+// injected clock; and it starts a cleaning goroutine nothing can stop. So
+// the expiry travels in the value and is checked against the injected clock,
+// and the library's plain LRU keeps the bound. That LRU is the one without
+// its own lock: mu makes "look, find it expired, drop it" one step, so a
+// fresh answer stored meanwhile is never the one dropped.
 type answerCache struct {
-	mu      sync.Mutex
-	max     int
-	order   *list.List // front is the most recently used; values are *cacheEntry
-	entries map[cacheKey]*list.Element
+	mu  sync.Mutex
+	lru *simplelru.LRU[cacheKey, cacheEntry]
 }
 
 func newAnswerCache(maxEntries int) *answerCache {
-	return &answerCache{
-		max:     maxEntries,
-		order:   list.New(),
-		entries: make(map[cacheKey]*list.Element),
+	l, err := simplelru.NewLRU[cacheKey, cacheEntry](maxEntries, nil)
+	if err != nil {
+		// New never passes a size below one.
+		panic("authapi: " + err.Error())
 	}
+	return &answerCache{lru: l}
 }
 
 // get returns the answer cached for key if it is still fresh at now.
 func (c *answerCache) get(key cacheKey, now time.Time) (answer, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	el, ok := c.entries[key]
+	e, ok := c.lru.Get(key)
 	if !ok {
 		return answer{}, false
 	}
-	e := el.Value.(*cacheEntry)
 	if !now.Before(e.expires) {
-		c.order.Remove(el)
-		delete(c.entries, key)
+		c.lru.Remove(key)
 		return answer{}, false
 	}
-	c.order.MoveToFront(el)
 	return e.answer.clone(), true
 }
 
 // put stores an answer until expires, evicting the least recently used
 // entries beyond the bound.
 func (c *answerCache) put(key cacheKey, a answer, expires time.Time) {
-	a = a.clone()
+	e := cacheEntry{answer: a.clone(), expires: expires}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if el, ok := c.entries[key]; ok {
-		e := el.Value.(*cacheEntry)
-		e.answer, e.expires = a, expires
-		c.order.MoveToFront(el)
-		return
-	}
-	c.entries[key] = c.order.PushFront(&cacheEntry{key: key, answer: a, expires: expires})
-	for c.order.Len() > c.max {
-		oldest := c.order.Back()
-		c.order.Remove(oldest)
-		delete(c.entries, oldest.Value.(*cacheEntry).key)
-	}
+	c.lru.Add(key, e)
 }
 
 func (c *answerCache) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.order.Len()
+	return c.lru.Len()
 }
 
-// keys lists the cached keys, most recently used first; tests use it to see
-// what the cache holds.
+// keys lists the cached keys; tests use it to see what the cache holds.
 func (c *answerCache) keys() []cacheKey {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]cacheKey, 0, c.order.Len())
-	for el := c.order.Front(); el != nil; el = el.Next() {
-		out = append(out, el.Value.(*cacheEntry).key)
-	}
-	return out
+	return c.lru.Keys()
 }
 
 // clone copies the roles so no caller can change what the cache holds.

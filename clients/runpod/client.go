@@ -11,12 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/cenkalti/backoff/v5"
 )
 
 // Defaults for the zero values of Options.
@@ -263,6 +264,10 @@ type attemptError struct {
 	retryable bool
 }
 
+// Error makes an attempt's failure something backoff.Retry can carry; it
+// never leaves the client, which builds its own error from the fields.
+func (e *attemptError) Error() string { return e.detail }
+
 // call runs one GraphQL operation and decodes its data into out. Reads
 // (retry true) are tried again after a 429 or a 5xx, and only then, with
 // exponential backoff and jitter; everything, waits included, fits in the
@@ -280,53 +285,59 @@ func (c *Client) call(ctx context.Context, what, query string, vars map[string]a
 		return c.failure(what, "encoding request: "+err.Error(), err)
 	}
 
-	attempts := 1
+	tries := uint(1)
 	if retry {
-		attempts += c.maxRetries
+		tries += uint(c.maxRetries)
 	}
-	for n := 1; ; n++ {
-		failed := c.attempt(ctx, body, out)
-		if failed == nil {
-			return nil
+	var (
+		n    int
+		last *attemptError
+	)
+	_, err = backoff.Retry(ctx, func() (struct{}, error) {
+		n++
+		last = c.attempt(ctx, body, out)
+		switch {
+		case last == nil:
+			return struct{}{}, nil
+		case last.retryable:
+			return struct{}{}, last
+		default:
+			return struct{}{}, backoff.Permanent(last)
 		}
-		if !failed.retryable || n >= attempts {
-			detail := failed.detail
-			if n > 1 {
-				detail += fmt.Sprintf(" (after %d attempts)", n)
-			}
-			return c.failure(what, detail, failed.cause)
-		}
-		if err := sleep(ctx, c.wait(n)); err != nil {
-			detail := fmt.Sprintf("%s; no further attempt: %v", failed.detail, err)
-			if n > 1 {
-				detail += fmt.Sprintf(" (after %d attempts)", n)
-			}
-			return c.failure(what, detail, err)
-		}
-	}
-}
-
-// wait is how long to wait before retry n (1, 2, ...): the base doubled for
-// each earlier retry, capped, half of it fixed and half random so that
-// clients throttled together do not come back together.
-func (c *Client) wait(n int) time.Duration {
-	d := c.backoff
-	for i := 1; i < n && d < maxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, maxBackoff)
-	return d/2 + rand.N(d/2+1)
-}
-
-// sleep waits for d or until ctx is done, whichever comes first.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
+	},
+		backoff.WithBackOff(c.newBackOff()),
+		backoff.WithMaxTries(tries),
+		// The timeout above bounds the whole call; no second limit.
+		backoff.WithMaxElapsedTime(0),
+	)
+	if err == nil {
 		return nil
+	}
+	detail, cause := last.detail, last.cause
+	if !errors.As(err, new(*attemptError)) {
+		// Retry gives the context's cause, not the attempt's error, when
+		// the context ends before the next attempt.
+		detail, cause = fmt.Sprintf("%s; no further attempt: %v", last.detail, err), err
+	}
+	if n > 1 {
+		detail += fmt.Sprintf(" (after %d attempts)", n)
+	}
+	return c.failure(what, detail, cause)
+}
+
+// newBackOff times the waits before retries 1, 2, ...: the base doubled for
+// each earlier retry, capped at maxBackoff, then drawn from its upper half so
+// that clients throttled together do not come back together. The library
+// draws from interval×(1±factor); an interval of ¾ of the doubled base with a
+// factor of ⅓ is exactly that upper half. A fresh one per call, as it keeps
+// state and is not safe for concurrent use.
+func (c *Client) newBackOff() backoff.BackOff {
+	return &backoff.ExponentialBackOff{
+		// The library caps only the doubled intervals, not the first.
+		InitialInterval:     min(c.backoff, maxBackoff) * 3 / 4,
+		RandomizationFactor: 1.0 / 3,
+		Multiplier:          2,
+		MaxInterval:         maxBackoff * 3 / 4,
 	}
 }
 

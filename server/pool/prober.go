@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/threatwinds/aiadmin/clients/fleet"
 )
@@ -426,8 +427,15 @@ func (p *Prober) probeURLs(ctx context.Context, urls []string, full bool) (Round
 	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(offsets[a], offsets[b]) })
 
 	var succeeded, failed, writeErrors atomic.Int64
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, p.opts.Concurrency)
+	// The group only bounds the probes in flight and waits for them; a
+	// failed probe is a verdict, not an error that should stop the others,
+	// so its functions always return nil. Go blocks while Concurrency
+	// probes run and cannot be interrupted, which is enough: when ctx ends,
+	// every running probe ends with it, a slot frees at once, a probe that
+	// got it sends nothing (the transport refuses an ended context) and
+	// the loop stops at its next ctx check.
+	var probes errgroup.Group
+	probes.SetLimit(p.opts.Concurrency)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 dispatch:
@@ -440,16 +448,13 @@ dispatch:
 			case <-timer.C:
 			}
 		}
-		select {
-		case <-ctx.Done():
+		if ctx.Err() != nil {
 			break dispatch
-		case sem <- struct{}{}:
 		}
-		wg.Go(func() {
-			defer func() { <-sem }()
+		probes.Go(func() error {
 			ok := p.probe(ctx, urls[i])
 			if ctx.Err() != nil {
-				return
+				return nil
 			}
 			if ok {
 				succeeded.Add(1)
@@ -463,9 +468,10 @@ dispatch:
 				writeErrors.Add(1)
 				p.opts.Log.Warn("recording a probe result", zap.Error(err))
 			}
+			return nil
 		})
 	}
-	wg.Wait()
+	_ = probes.Wait() // every function returns nil
 	r.Succeeded, r.Failed, r.WriteErrors = int(succeeded.Load()), int(failed.Load()), int(writeErrors.Load())
 	r.Elapsed = time.Since(start)
 	if ctx.Err() == nil && full {

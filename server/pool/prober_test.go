@@ -2,6 +2,7 @@ package pool_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -339,5 +340,146 @@ func TestProberProbesNewServersDuringARound(t *testing.T) {
 	publishUntil(t, store, 10*time.Second, "the announced server probed", func() bool { return health(t, store, later)[0].LastCheckMs > 0 })
 	if n, h := p.Rounds(), health(t, store, hung)[0]; n != 0 || h.LastCheckMs != 0 {
 		t.Errorf("the round ended first (%d rounds, hung server %+v): the test proves nothing", n, h)
+	}
+}
+
+// gate is a loopback inference server whose probes all wait at one gate:
+// each holds its request open until the gate opens or the prober gives up.
+// It counts the probes in flight, their peak and the probes received.
+type gate struct {
+	srv     *httptest.Server
+	open    chan struct{}
+	mu      sync.Mutex
+	inside  int
+	peak    int
+	arrived int
+}
+
+func newGate(t *testing.T) *gate {
+	g := &gate{open: make(chan struct{})}
+	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		g.inside++
+		g.arrived++
+		g.peak = max(g.peak, g.inside)
+		g.mu.Unlock()
+		defer func() {
+			g.mu.Lock()
+			g.inside--
+			g.mu.Unlock()
+		}()
+		select {
+		case <-g.open:
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"object":"list","data":[]}`))
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(g.srv.Close)
+	return g
+}
+
+// counts returns the probes in flight, their peak and the probes received.
+func (g *gate) counts() (inside, peak, arrived int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.inside, g.peak, g.arrived
+}
+
+// gatedFleet registers n servers behind g and returns loaded tables.
+func gatedFleet(t *testing.T, g *gate, n int) (*pool.Tables, *fleet.Store) {
+	_, client, store := standalone(t)
+	for i := range n {
+		register(t, store, fleet.ProviderVLLM, fmt.Sprintf("%s/gated-%d/v1", g.srv.URL, i))
+	}
+	tables := pool.NewTables(client, store, pool.TablesOptions{})
+	if err := tables.Reload(testContext(t)); err != nil {
+		t.Fatal(err)
+	}
+	return tables, store
+}
+
+// TestProbesInFlightStayWithinConcurrency holds every probe of a round at a
+// gate: the round fills its three slots and starts no fourth probe while
+// they are held; once the gate opens, every server is probed and recorded.
+// The timeout equals the interval, so every probe is due at once.
+func TestProbesInFlightStayWithinConcurrency(t *testing.T) {
+	const servers, limit = 12, 3
+	g := newGate(t)
+	tables, store := gatedFleet(t, g, servers)
+	p := pool.NewProber(tables, store, pool.ProberOptions{Interval: time.Minute, Timeout: time.Minute, Concurrency: limit})
+	defer p.CloseIdleConnections()
+
+	type result struct {
+		r   pool.Round
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		r, err := p.ProbeOnce(testContext(t))
+		done <- result{r, err}
+	}()
+	eventually(t, 10*time.Second, "every slot taken", func() bool { inside, _, _ := g.counts(); return inside >= limit })
+	// Give a broken bound the chance to show: every probe is due, so
+	// without one the others would arrive now.
+	time.Sleep(200 * time.Millisecond)
+	if _, peak, arrived := g.counts(); peak != limit || arrived != limit {
+		t.Errorf("with the slots held: peak %d in flight, %d probes arrived; want %d and %d", peak, arrived, limit, limit)
+	}
+	close(g.open)
+	res := <-done
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	if res.r.Servers != servers || res.r.Succeeded != servers || res.r.Failed != 0 || res.r.WriteErrors != 0 {
+		t.Errorf("round = %+v, want %d servers all succeeded", res.r, servers)
+	}
+	if _, peak, arrived := g.counts(); peak > limit || arrived != servers {
+		t.Errorf("peak %d in flight, %d probes; want at most %d and %d", peak, arrived, limit, servers)
+	}
+}
+
+// TestCancelledRoundStartsNoQueuedProbe cancels a round while every slot is
+// held by a probe that would wait a minute: the round returns, the held
+// probes end without a verdict, and the probes still queued never start.
+func TestCancelledRoundStartsNoQueuedProbe(t *testing.T) {
+	const servers, limit = 10, 2
+	g := newGate(t)
+	tables, store := gatedFleet(t, g, servers)
+	p := pool.NewProber(tables, store, pool.ProberOptions{Interval: time.Minute, Timeout: time.Minute, Concurrency: limit})
+	defer p.CloseIdleConnections()
+
+	ctx, cancel := context.WithCancel(testContext(t))
+	defer cancel()
+	type result struct {
+		r   pool.Round
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		r, err := p.ProbeOnce(ctx)
+		done <- result{r, err}
+	}()
+	eventually(t, 10*time.Second, "every slot taken", func() bool { inside, _, _ := g.counts(); return inside >= limit })
+	cancel()
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the cancelled round did not return while its probes were held")
+	}
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	if res.r.Succeeded+res.r.Failed != 0 {
+		t.Errorf("round = %+v: probes cut short must count in neither outcome", res.r)
+	}
+	if _, _, arrived := g.counts(); arrived != limit {
+		t.Errorf("%d probes arrived, want %d: a queued probe started after the round was cancelled", arrived, limit)
+	}
+	for i, h := range health(t, store, tables.Snapshot().URLs()...) {
+		if h != (fleet.ServerHealth{}) {
+			t.Errorf("server %d: %+v recorded by a cancelled round, want nothing", i, h)
+		}
 	}
 }
