@@ -7,6 +7,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/valkey-io/valkey-go"
+
+	"github.com/threatwinds/aiadmin/clients/fleet"
 )
 
 // TestValkeyOutage stops the Valkey server while requests run: every answer
@@ -27,7 +31,7 @@ func TestValkeyOutage(t *testing.T) {
 	ops := []op{
 		{"GET", "/api/ai/v1/admin/affinity", "", 503, "valkey unavailable"},
 		{"POST", "/api/ai/v1/admin/affinity/clear", `{"user_id": "usr_abc123"}`, 503, "valkey unavailable"},
-		{"GET", "/api/ai/v1/admin/registry/m?limit=5", "", 503, "valkey error"},
+		{"GET", "/api/ai/v1/admin/registry/m?limit=5", "", 503, "valkey unavailable"},
 		{"GET", "/api/ai/v1/admin/demand/https%3A%2F%2Fpod-1.proxy.runpod.net%2Fv1", "", 503, "valkey unavailable"},
 		{"POST", "/api/ai/v1/admin/registry/refresh", "", 500, "registry refresh failed"},
 	}
@@ -104,4 +108,35 @@ func TestValkeyOutage(t *testing.T) {
 			t.Errorf("%s %s after Valkey returned: %d %q", o.method, o.path, code, msg)
 		}
 	}
+}
+
+// TestStoreRefusalIsValkeyError checks the other kind of store failure: the
+// store answers, with an error (here WRONGTYPE: the model's registry key
+// holds a string), and the answer is 503 "valkey error" saying the store
+// refused, without the store's own text.
+func TestStoreRefusalIsValkeyError(t *testing.T) {
+	env := newEnv(t)
+	c := testValkeyClient(t, env.valkey.Addr())
+	if err := c.Do(t.Context(), c.B().Set().Key(fleet.RegistryModelKey("broken")).Value("not a sorted set").Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := env.do(t, http.MethodGet, "/api/ai/v1/admin/registry/broken", jsonHeader(), "")
+	if resp.StatusCode != http.StatusServiceUnavailable ||
+		string(body) != `{"detail":"the store refused the command","error":"valkey error"}`+"\n" {
+		t.Errorf("answer %d %s, want 503 valkey error", resp.StatusCode, body)
+	}
+	if resp.Header.Get("x-error-id") == "" {
+		t.Error("no x-error-id")
+	}
+}
+
+// testValkeyClient connects a test's own client to the Valkey at addr.
+func testValkeyClient(t *testing.T, addr string) valkey.Client {
+	t.Helper()
+	c, err := fleet.Connect(t.Context(), fleet.ConnectOptions{Addrs: []string{addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
 }

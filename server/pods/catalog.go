@@ -15,9 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-
 	"github.com/threatwinds/aiadmin/clients/fleet"
+	"github.com/threatwinds/aiadmin/clients/flight"
 	"github.com/threatwinds/aiadmin/clients/runpod"
 )
 
@@ -78,7 +77,9 @@ type Catalog struct {
 	opts  Options
 	locks podLocks
 
-	flights singleflight.Group
+	// fetches shares one RunPod list call among concurrent callers; a
+	// fetch outlives the callers that gave up on it, until Close.
+	fetches *flight.Group[*snapshot]
 	// waiting counts the callers waiting for a list fetch, for tests.
 	waiting atomic.Int64
 
@@ -87,14 +88,6 @@ type Catalog struct {
 	// is handed to its waiters but never cached.
 	gen  uint64
 	snap *snapshot
-
-	// Fetches outlive the callers that gave up on them; Close cancels them
-	// through closing and waits for them with fetches. closed, under mu,
-	// keeps a fetch from starting after Close.
-	closing       context.Context
-	cancelFetches context.CancelFunc
-	fetches       sync.WaitGroup
-	closed        bool
 }
 
 // snapshot is one fetched, filtered and ordered pod list.
@@ -117,21 +110,13 @@ func New(src Source, state StateReader, o Options) *Catalog {
 	if o.RestartLeaseTTL <= 0 {
 		o.RestartLeaseTTL = DefaultRestartLeaseTTL
 	}
-	c := &Catalog{src: src, state: state, opts: o, locks: podLocks{held: map[string]*podLock{}}}
-	c.closing, c.cancelFetches = context.WithCancel(context.Background())
-	return c
+	return &Catalog{src: src, state: state, opts: o, locks: podLocks{held: map[string]*podLock{}}, fetches: flight.NewGroup[*snapshot]()}
 }
 
 // Close cancels the pod-list fetches still running for callers that gave up
 // on them and waits until they have ended. A list after Close that would
 // need RunPod fails; a fresh cached list is still served.
-func (c *Catalog) Close() {
-	c.mu.Lock()
-	c.closed = true
-	c.mu.Unlock()
-	c.cancelFetches()
-	c.fetches.Wait()
-}
+func (c *Catalog) Close() { c.fetches.Close() }
 
 // List returns the fleet's pods from offset, at most limit of them, with
 // their fleet state, and how many pods the fleet has.
@@ -191,7 +176,7 @@ func (c *Catalog) Invalidate() {
 	defer c.mu.Unlock()
 	c.gen++
 	c.snap = nil
-	c.flights.Forget(listFlight)
+	c.fetches.Forget(listFlight)
 }
 
 // readPod reads one pod from RunPod and checks that it is a fleet pod.
@@ -224,34 +209,18 @@ func (c *Catalog) snapshot(ctx context.Context) (*snapshot, error) {
 	}
 	gen := c.gen
 	c.mu.Unlock()
-	// The fetch serves every waiter and the cache, so it outlives this
-	// caller's ctx (keeping its values) until Close.
-	ch := c.flights.DoChan(listFlight, func() (any, error) {
-		c.mu.Lock()
-		if c.closed {
-			c.mu.Unlock()
-			return nil, &CallError{Call: CallList, Err: errors.New("the pod catalog is closed")}
-		}
-		c.fetches.Add(1)
-		c.mu.Unlock()
-		defer c.fetches.Done()
-		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		defer cancel()
-		stop := context.AfterFunc(c.closing, cancel)
-		defer stop()
-		return c.fetch(fctx, gen)
-	})
 	c.waiting.Add(1)
 	defer c.waiting.Add(-1)
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return nil, r.Err
-		}
-		return r.Val.(*snapshot), nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for the pod list: %w: %w", ErrRequestTimedOut, ctx.Err())
+	snap, err := c.fetches.Do(ctx, listFlight, func(fctx context.Context) (*snapshot, error) {
+		return c.fetch(fctx, gen)
+	})
+	switch {
+	case errors.Is(err, flight.ErrStoppedWaiting):
+		return nil, fmt.Errorf("waiting for the pod list: %w: %w", ErrRequestTimedOut, err)
+	case errors.Is(err, flight.ErrClosed):
+		return nil, &CallError{Call: CallList, Err: errors.New("the pod catalog is closed")}
 	}
+	return snap, err
 }
 
 // fetch lists the pods, which ends within the RunPod client's timeout, and
