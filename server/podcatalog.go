@@ -331,7 +331,7 @@ func (c *PodCatalog) RestartPod(ctx context.Context, id string) error {
 }
 
 // restartLeaseName names the lease a replica holds while it restarts pod id.
-func restartLeaseName(id string) string { return "restart:" + id }
+func restartLeaseName(id string) string { return fleet.RestartLeaseName(id) }
 
 // acquireRestartLease takes pod id's restart lease for this attempt, waiting
 // while another replica holds it, and returns the function that gives it
