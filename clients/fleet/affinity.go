@@ -1,10 +1,13 @@
 package fleet
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/valkey-io/valkey-go"
@@ -88,47 +91,80 @@ func (s *Store) PinSession(ctx context.Context, provider, userID, modelID, url s
 	return nil
 }
 
+// Session is one live pin of a user's session: the backend the user's
+// requests to a model on a provider go to, until ExpiresAt unless re-pinned.
+type Session struct {
+	Provider  string
+	ModelID   string
+	URL       string
+	ExpiresAt time.Time
+}
+
 // LookupSession returns the URL userID's session with modelID on provider is
-// pinned to, if a live pin exists, and counts a hit or a miss for provider.
+// pinned to, if a live pin exists. It counts nothing: a router records what
+// became of the request with RecordOutcome, or routes through Router.Route,
+// which does both.
 func (s *Store) LookupSession(ctx context.Context, provider, userID, modelID string) (url string, ok bool, err error) {
 	if err := checkSession(provider, userID, modelID); err != nil {
 		return "", false, fmt.Errorf("looking up session: %w", err)
 	}
 	v, err := s.c.Do(ctx, s.c.B().Hget().Key(AffinityKey(userID)).Field(affinityField(provider, modelID)).Build()).ToString()
-	if err != nil && !valkey.IsValkeyNil(err) {
+	if valkey.IsValkeyNil(err) {
+		return "", false, nil
+	}
+	if err != nil {
 		return "", false, fmt.Errorf("looking up session of %s: %w", userID, err)
 	}
-	if err == nil {
-		if exp, u, valid := parseAffinityValue(v); valid && exp > s.nowMs() {
-			url, ok = u, true
+	if exp, u, valid := parseAffinityValue(v); valid && exp > s.nowMs() {
+		return u, true, nil
+	}
+	return "", false, nil
+}
+
+// UserSessions returns userID's live pins, sorted by provider name and then
+// model id, from one read of the user's affinity hash. Expired pins, and
+// fields no writer of this schema makes, are left out; a user without pins
+// gets an empty slice, never nil.
+func (s *Store) UserSessions(ctx context.Context, userID string) ([]Session, error) {
+	if err := checkUser(userID); err != nil {
+		return nil, fmt.Errorf("reading sessions: %w", err)
+	}
+	pins, err := s.c.Do(ctx, s.c.B().Hgetall().Key(AffinityKey(userID)).Build()).AsStrMap()
+	if err != nil {
+		return nil, fmt.Errorf("reading sessions of %s: %w", userID, err)
+	}
+	now := s.nowMs()
+	out := make([]Session, 0, len(pins))
+	for f, v := range pins {
+		provider, model, ok := parseAffinityField(f)
+		if !ok || checkProvider(provider) != nil || model == "" {
+			continue
 		}
+		exp, url, ok := parseAffinityValue(v)
+		if !ok || exp <= now {
+			continue
+		}
+		out = append(out, Session{Provider: provider, ModelID: model, URL: url, ExpiresAt: time.UnixMilli(exp).UTC()})
 	}
-	counter := statMisses
-	if ok {
-		counter = statHits
-	}
-	if err := s.count(ctx, provider, counter); err != nil {
-		return "", false, fmt.Errorf("looking up session of %s: %w", userID, err)
-	}
-	return url, ok, nil
+	slices.SortFunc(out, func(a, b Session) int {
+		return cmp.Or(strings.Compare(a.Provider, b.Provider), strings.Compare(a.ModelID, b.ModelID))
+	})
+	return out, nil
 }
 
-// RecordFallback counts, for provider, a request whose pinned backend could
-// not serve it and was routed elsewhere.
-func (s *Store) RecordFallback(ctx context.Context, provider string) error {
+// RecordOutcome counts o for provider: one call for each routed request,
+// after the router has decided it. Router.Route calls it itself.
+func (s *Store) RecordOutcome(ctx context.Context, provider string, o Outcome) error {
 	if err := checkProvider(provider); err != nil {
-		return fmt.Errorf("recording fallback: %w", err)
+		return fmt.Errorf("recording affinity outcome: %w", err)
 	}
-	if err := s.count(ctx, provider, statFallbacks); err != nil {
-		return fmt.Errorf("recording fallback: %w", err)
+	counter, ok := o.counter()
+	if !ok {
+		return fmt.Errorf("recording affinity outcome %d: %w", int(o), ErrInvalidOutcome)
 	}
-	return nil
-}
-
-func (s *Store) count(ctx context.Context, provider, counter string) error {
 	cmd := s.c.B().Hincrby().Key(AffinityStatsKey()).Field(affinityStatsField(provider, counter)).Increment(1).Build()
 	if err := s.c.Do(ctx, cmd).Error(); err != nil {
-		return fmt.Errorf("counting affinity %s: %w", counter, err)
+		return fmt.Errorf("recording affinity outcome %s: %w", o, err)
 	}
 	return nil
 }

@@ -53,19 +53,35 @@ func testPinLookupCounters(t *testing.T, b backend) {
 		{fleet.ProviderSGLang, "u1", "m1", "http://d:8000", true},
 		{fleet.ProviderSGLang, "u1", "m2", "", false},
 	})
-	for range 3 {
-		if err := s.RecordFallback(ctx, fleet.ProviderSGLang); err != nil {
-			t.Fatal(err)
-		}
-	}
-
+	// Lookups count nothing: the router records one outcome per request.
 	got, err := s.AffinityMetrics(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, p := range got {
+		if p.Hits+p.Misses+p.Fallbacks != 0 {
+			t.Errorf("lookups were counted: %+v", p)
+		}
+	}
+	outcomes := map[string][]fleet.Outcome{
+		fleet.ProviderVLLM:   {fleet.OutcomeHit, fleet.OutcomeMiss, fleet.OutcomeHit},
+		fleet.ProviderSGLang: {fleet.OutcomeFallback, fleet.OutcomeFallback, fleet.OutcomeFallback, fleet.OutcomeMiss},
+	}
+	for p, os := range outcomes {
+		for _, o := range os {
+			if err := s.RecordOutcome(ctx, p, o); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	got, err = s.AffinityMetrics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := []fleet.ProviderAffinity{
-		{Name: fleet.ProviderVLLM, Hits: 2, Misses: 2, TTL: 30 * time.Minute},
-		{Name: fleet.ProviderSGLang, Hits: 1, Misses: 1, Fallbacks: 3, TTL: 5 * time.Minute},
+		{Name: fleet.ProviderVLLM, Hits: 2, Misses: 1, TTL: 30 * time.Minute},
+		{Name: fleet.ProviderSGLang, Misses: 1, Fallbacks: 3, TTL: 5 * time.Minute},
 		{Name: fleet.ProviderSpeaches, TTL: 30 * time.Minute},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -190,7 +206,10 @@ func testAffinityValidation(t *testing.T, b backend) {
 		{"pin empty url", func() error { return s.PinSession(ctx, fleet.ProviderVLLM, "u", "m", "") }, fleet.ErrEmptyURL},
 		{"lookup unknown provider", func() error { _, _, err := s.LookupSession(ctx, "tgi", "u", "m"); return err }, fleet.ErrUnknownProvider},
 		{"lookup empty user", func() error { _, _, err := s.LookupSession(ctx, fleet.ProviderVLLM, "", "m"); return err }, fleet.ErrEmptyUser},
-		{"fallback unknown provider", func() error { return s.RecordFallback(ctx, "tgi") }, fleet.ErrUnknownProvider},
+		{"outcome unknown provider", func() error { return s.RecordOutcome(ctx, "tgi", fleet.OutcomeHit) }, fleet.ErrUnknownProvider},
+		{"outcome zero", func() error { return s.RecordOutcome(ctx, fleet.ProviderVLLM, 0) }, fleet.ErrInvalidOutcome},
+		{"outcome unknown", func() error { return s.RecordOutcome(ctx, fleet.ProviderVLLM, fleet.OutcomeFallback+1) }, fleet.ErrInvalidOutcome},
+		{"sessions empty user", func() error { _, err := s.UserSessions(ctx, ""); return err }, fleet.ErrEmptyUser},
 		{"clear empty user", func() error { _, err := s.ClearAffinity(ctx, "", nil); return err }, fleet.ErrEmptyUser},
 		{"clear empty model", func() error { _, err := s.ClearAffinity(ctx, "u", &empty); return err }, fleet.ErrEmptyModel},
 	}
@@ -209,5 +228,62 @@ func testAffinityValidation(t *testing.T, b backend) {
 		if p.Hits+p.Misses+p.Fallbacks != 0 {
 			t.Errorf("rejected calls were counted: %+v", p)
 		}
+	}
+}
+
+func testUserSessions(t *testing.T, b backend) {
+	ctx := testContext(t)
+	clock := newFakeClock()
+	c, log := loggingClient(t, b.opts)
+	s := fleet.New(c, fleet.Options{
+		Now:         clock.Now,
+		AffinityTTL: map[string]time.Duration{fleet.ProviderSpeaches: time.Minute},
+	})
+	const user = "u{1}:x"
+	pin(t, s, fleet.ProviderVLLM, user, "m2", "http://a:8000")
+	pin(t, s, fleet.ProviderVLLM, user, "m1", "http://b:8000")
+	pin(t, s, fleet.ProviderSGLang, user, "org/m:v1", "http://d:8000/v1")
+	pin(t, s, fleet.ProviderVLLM, "someone else", "m1", "http://e:8000")
+	clock.Advance(30 * time.Second)
+	pin(t, s, fleet.ProviderSpeaches, user, "whisper", "http://c:8000") // lasts a minute
+	clock.Advance(30 * time.Second)
+	pin(t, s, fleet.ProviderVLLM, user, "m1", "http://f:8000") // moved, and lasts longer
+	// The speaches pin expires but stays in the hash until the next pin.
+	clock.Advance(2 * time.Minute)
+	if n, err := c.Do(ctx, c.B().Hlen().Key(fleet.AffinityKey(user)).Build()).AsInt64(); err != nil || n != 4 {
+		t.Fatalf("HLEN = %d, %v; want 4 pins, one of them expired", n, err)
+	}
+
+	log.Reset()
+	got, err := s.UserSessions(ctx, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := log.Count(fleet.AffinityKey(user)); n != 1 {
+		t.Errorf("UserSessions took %d round trips, want 1", n)
+	}
+	want := []fleet.Session{
+		{Provider: fleet.ProviderSGLang, ModelID: "org/m:v1", URL: "http://d:8000/v1", ExpiresAt: t0.Add(30 * time.Minute).UTC()},
+		{Provider: fleet.ProviderVLLM, ModelID: "m1", URL: "http://f:8000", ExpiresAt: t0.Add(31 * time.Minute).UTC()},
+		{Provider: fleet.ProviderVLLM, ModelID: "m2", URL: "http://a:8000", ExpiresAt: t0.Add(30 * time.Minute).UTC()},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("UserSessions (-want +got):\n%s", diff)
+	}
+
+	none, err := s.UserSessions(ctx, "nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if none == nil || len(none) != 0 {
+		t.Errorf("UserSessions of an unknown user = %#v, want an empty slice", none)
+	}
+	clock.Advance(time.Hour)
+	gone, err := s.UserSessions(ctx, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gone == nil || len(gone) != 0 {
+		t.Errorf("UserSessions after every pin expired = %#v, want an empty slice", gone)
 	}
 }

@@ -3,6 +3,7 @@ package fleet_test
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/threatwinds/aiadmin/clients/fleet"
+	"github.com/valkey-io/valkey-go"
 )
 
 // TestAuditTrail runs the audit stream on every backend: a real standalone
@@ -23,6 +25,8 @@ func TestAuditTrail(t *testing.T) {
 		{"ZeroTimeTakesStoreClock", testAuditStoreClock},
 		{"Validation", testAuditValidation},
 		{"MalformedEntry", testAuditMalformedEntry},
+		{"Paging", testAuditPaging},
+		{"PageValidation", testAuditPageValidation},
 	})
 }
 
@@ -205,4 +209,126 @@ func xlen(t *testing.T, b backend) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// testAuditPaging appends 1,000 entries and pages through them at several
+// limits, following next: every entry comes exactly once, newest first, and
+// the last page says so with an empty next.
+func testAuditPaging(t *testing.T, b backend) {
+	ctx := testContext(t)
+	s := fleet.New(b.client, fleet.Options{})
+	const n = 1000
+	cmds := make(valkey.Commands, 0, n)
+	for i := range n {
+		// One pipeline of the same XADD AppendAudit sends, to keep the test
+		// quick on three backends.
+		cmds = append(cmds, b.client.B().Xadd().Key(fleet.AuditStreamKey()).Id("*").FieldValue().
+			FieldValue("at_ms", fmt.Sprint(t0.UnixMilli()+int64(i))).FieldValue("user_id", "usr_ops").
+			FieldValue("action", "registry.refresh").FieldValue("target", fmt.Sprint(i)).FieldValue("outcome", "triggered").Build())
+	}
+	for _, r := range b.client.DoMulti(ctx, cmds...) {
+		if err := r.Error(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, limit := range []int64{1, 7, 100, 999, 1000, 1001} {
+		t.Run(fmt.Sprintf("limit %d", limit), func(t *testing.T) {
+			var got []fleet.AuditEntry
+			pages := 0
+			before := ""
+			for {
+				page, next, err := s.AuditPage(ctx, before, limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pages++
+				if int64(len(page)) > limit || (next != "" && int64(len(page)) != limit) {
+					t.Fatalf("page %d holds %d entries (limit %d), next %q", pages, len(page), limit, next)
+				}
+				got = append(got, page...)
+				if next == "" {
+					break
+				}
+				if next != page[len(page)-1].ID {
+					t.Fatalf("next = %q, want the last id of the page %q", next, page[len(page)-1].ID)
+				}
+				if pages > n {
+					t.Fatal("paging does not end")
+				}
+				before = next
+			}
+			if wantPages := (n + limit - 1) / limit; int64(pages) != wantPages {
+				t.Errorf("%d pages, want %d", pages, wantPages)
+			}
+			if len(got) != n {
+				t.Fatalf("read %d entries, want each of %d once", len(got), n)
+			}
+			for i, e := range got {
+				if want := fmt.Sprint(n - 1 - i); e.Target != want || e.ID == "" {
+					t.Fatalf("entry %d: target %q (id %q), want %s: newest first, each once", i, e.Target, e.ID, want)
+				}
+			}
+		})
+	}
+}
+
+func testAuditPageValidation(t *testing.T, b backend) {
+	ctx := testContext(t)
+	s := fleet.New(b.client, fleet.Options{})
+	for i := range 3 {
+		if err := s.AppendAudit(ctx, fleet.AuditEntry{Action: "pod.restart", Target: fmt.Sprint(i)}, 2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.RecentAudit(ctx, 10)
+	if err != nil || len(all) != 2 {
+		t.Fatalf("RecentAudit = %v, %v; want the 2 kept entries", all, err)
+	}
+	for _, bad := range []string{"abc", "1-", "-1", "1", "1-2-3", "+1-2", "1-+2", "-", "18446744073709551616-0", " 1-2"} {
+		if _, _, err := s.AuditPage(ctx, bad, 10); !errors.Is(err, fleet.ErrInvalidAuditID) {
+			t.Errorf("AuditPage(before %q): err = %v, want %v", bad, err, fleet.ErrInvalidAuditID)
+		}
+	}
+	for _, limit := range []int64{0, -1, math.MaxInt64} {
+		if _, _, err := s.AuditPage(ctx, "", limit); !errors.Is(err, fleet.ErrInvalidAuditLen) {
+			t.Errorf("AuditPage(limit %d): err = %v, want %v", limit, err, fleet.ErrInvalidAuditLen)
+		}
+	}
+	bounds := []struct {
+		name    string
+		before  string
+		targets []string
+	}{
+		{"from the newest", "", []string{"2", "1"}},
+		{"before the newest", all[0].ID, []string{"1"}},
+		{"before the oldest kept", all[1].ID, []string{}},
+		{"before an id past every entry", "18446744073709551615-18446744073709551615", []string{"2", "1"}},
+		{"before the least id", "0-0", []string{}},
+		{"before the least id, written long", "000-00", []string{}},
+	}
+	for _, bc := range bounds {
+		page, next, err := s.AuditPage(ctx, bc.before, 10)
+		if err != nil {
+			t.Fatalf("%s: %v", bc.name, err)
+		}
+		targets := []string{}
+		for _, e := range page {
+			targets = append(targets, e.Target)
+		}
+		if diff := cmp.Diff(bc.targets, targets); diff != "" || next != "" {
+			t.Errorf("%s: next %q, targets (-want +got):\n%s", bc.name, next, diff)
+		}
+	}
+}
+
+func TestValidAuditID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"1700000000000-0": true, "0-0": true, "18446744073709551615-18446744073709551615": true,
+		"": false, "1700000000000": false, "1700000000000-": false, "-0": false, "a-0": false,
+		"1-0x1": false, "1_0-0": false, "+1-0": false, "1--1": false, "18446744073709551616-0": false,
+	} {
+		if got := fleet.ValidAuditID(id); got != want {
+			t.Errorf("ValidAuditID(%q) = %v, want %v", id, got, want)
+		}
+	}
 }

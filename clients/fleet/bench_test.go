@@ -154,6 +154,65 @@ func BenchmarkDemandRead(b *testing.B) {
 	reportRatio(b, "demand of 20 models", took[0], "demand of 1 model", took[1], "ratio_20_vs_1_models")
 }
 
+// BenchmarkFleetDemand compares adding up the demand of 2,000 servers with
+// that of 20, as a fleet summary does, and counts the round trips of each
+// from the writes that carry demand keys. The client's write buffer is made
+// large enough for the whole pipeline, so that one round trip is one write
+// (with the default buffer a long pipeline leaves in several writes, still
+// without waiting for any answer). A round-trip ratio of 1 shows the read
+// costs a fixed number of round trips whatever the fleet's size; the time
+// ratio shows the bytes still grow with it.
+func BenchmarkFleetDemand(b *testing.B) {
+	srv := valkeytest.StartServer(b)
+	c, log := loggingClientWith(b, fleet.ConnectOptions{Addrs: []string{srv.Addr()}}, func(o *valkey.ClientOption) {
+		o.WriteBufferEachConn = 32 << 20
+	})
+	s := fleet.New(c, fleet.Options{})
+	ctx := testContext(b)
+	fleets := [2][]string{make([]string, 2000), make([]string, 20)}
+	for i, urls := range fleets {
+		for j := range urls {
+			urls[j] = fmt.Sprintf("http://fleet-%d-pod-%04d.runpod.internal:8000/v1", i, j)
+			if _, err := s.StartRequest(ctx, urls[j], "model-00"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	read := func(urls []string) (time.Duration, int) {
+		log.Reset()
+		t := time.Now()
+		d, err := s.FleetDemand(ctx, urls)
+		took := time.Since(t)
+		if err != nil || d.Inflight != int64(len(urls)) || d.Requests5m != int64(len(urls)) {
+			b.Fatalf("fleet demand of %d servers = %d in flight, %d in 5m, %v", len(urls), d.Inflight, d.Requests5m, err)
+		}
+		return took, log.Count("{aiadmin:dem:")
+	}
+	for _, urls := range fleets {
+		read(urls)
+	}
+
+	var took [2][]time.Duration
+	var trips [2]int
+	n := 0
+	for b.Loop() {
+		for range reps {
+			for i, urls := range fleets {
+				d, k := read(urls)
+				took[i] = append(took[i], d)
+				trips[i] += k
+			}
+			n++
+		}
+	}
+	per2000, per20 := float64(trips[0])/float64(n), float64(trips[1])/float64(n)
+	b.ReportMetric(per2000, "round_trips/read_2000_servers")
+	b.ReportMetric(per20, "round_trips/read_20_servers")
+	b.ReportMetric(per2000/per20, "round_trip_ratio_2000_vs_20")
+	b.Logf("fleet demand: %.2f round trips for 2,000 servers, %.2f for 20", per2000, per20)
+	reportRatio(b, "fleet demand of 2000 servers", took[0], "fleet demand of 20 servers", took[1], "time_ratio_2000_vs_20")
+}
+
 // fillModel stores n URLs for model straight into its registry key, in
 // pipelined batches, far faster than registering n servers.
 func fillModel(b *testing.B, c valkey.Client, model string, n int) {

@@ -223,6 +223,91 @@ func decodeDemand(url string, res []valkey.ValkeyResult) (Demand, error) {
 	return d, nil
 }
 
+// DemandTotals is the demand of many servers taken together, for a summary
+// of the fleet.
+type DemandTotals struct {
+	// Inflight counts the live leases at every URL.
+	Inflight int64
+	// Requests5m counts the requests started at every URL over the demand
+	// window (see DemandWindow).
+	Requests5m int64
+	// LastUseMs maps each URL to the epoch ms of its last request start, 0
+	// for none.
+	LastUseMs map[string]int64
+}
+
+// fleetDemandCmds is the fixed number of commands that read one URL for
+// FleetDemand: its live lease count, its last use and every bucket's counts.
+const fleetDemandCmds = 2 + DemandWindowBuckets
+
+// FleetDemand adds up the demand of every URL (each counted once, however
+// often it is listed) in one pipelined round trip (one per cluster node
+// holding them), whatever the number of URLs. It reads counts only: per URL,
+// ZCOUNT of the live leases, GET of the last use and HVALS of each window
+// bucket, so the reply carries no model ids.
+func (s *Store) FleetDemand(ctx context.Context, urls []string) (DemandTotals, error) {
+	t := DemandTotals{LastUseMs: make(map[string]int64, len(urls))}
+	var uniq []string
+	for _, u := range urls {
+		if err := checkURL(u); err != nil {
+			return DemandTotals{}, fmt.Errorf("reading fleet demand: %w", err)
+		}
+		if _, dup := t.LastUseMs[u]; !dup {
+			t.LastUseMs[u] = 0
+			uniq = append(uniq, u)
+		}
+	}
+	if len(uniq) == 0 {
+		return t, nil
+	}
+	nowMs := s.nowMs()
+	liveFrom := "(" + strconv.FormatInt(nowMs, 10)
+	current := bucketOf(nowMs)
+	cmds := make(valkey.Commands, 0, len(uniq)*fleetDemandCmds)
+	for _, u := range uniq {
+		cmds = append(cmds,
+			s.c.B().Zcount().Key(DemandLeasesKey(u)).Min(liveFrom).Max("+inf").Build(),
+			s.c.B().Get().Key(DemandLastUseKey(u)).Build(),
+		)
+		for b := current - DemandWindowBuckets + 1; b <= current; b++ {
+			cmds = append(cmds, s.c.B().Hvals().Key(DemandWindowKey(u, b)).Build())
+		}
+	}
+	res := s.c.DoMulti(ctx, cmds...)
+	for i, u := range uniq {
+		if err := t.add(u, res[i*fleetDemandCmds:(i+1)*fleetDemandCmds]); err != nil {
+			return DemandTotals{}, fmt.Errorf("reading fleet demand of %s: %w", u, err)
+		}
+	}
+	return t, nil
+}
+
+func (t *DemandTotals) add(url string, res []valkey.ValkeyResult) error {
+	n, err := res[0].AsInt64()
+	if err != nil {
+		return fmt.Errorf("leases: %w", err)
+	}
+	t.Inflight += n
+	last, err := res[1].AsInt64()
+	switch {
+	case valkey.IsValkeyNil(err):
+	case err != nil:
+		return fmt.Errorf("last use: %w", err)
+	default:
+		t.LastUseMs[url] = last
+	}
+	for _, r := range res[2:] {
+		counts, err := r.AsIntSlice()
+		if err != nil {
+			return fmt.Errorf("window: %w", err)
+		}
+		for _, c := range counts {
+			t.Requests5m += c
+		}
+	}
+	return nil
+}
+
 // bucketOf returns the window bucket holding the epoch ms t.
 func bucketOf(t int64) int64 {
 	return t / DemandBucketWidth.Milliseconds()

@@ -273,3 +273,81 @@ func testRealExpiry(t *testing.T, b backend) {
 		t.Errorf("cleared = %d after expiry, want 0", cleared)
 	}
 }
+
+// testFleetDemand adds up the demand of many URLs, some listed twice, some
+// never used, and checks the totals against the per-URL reads, and that the
+// whole read is one round trip per node.
+func testFleetDemand(t *testing.T, b backend) {
+	ctx := testContext(t)
+	clock := newFakeClock()
+	c, log := loggingClient(t, b.opts)
+	s := fleet.New(c, fleet.Options{Now: clock.Now, RequestLease: 10 * time.Minute})
+	var urls []string
+	for i := range 20 {
+		urls = append(urls, podURL(i))
+	}
+	// Old requests at pod 0 and 1: out of the window by the time of the
+	// read, and pod 0's lease expired, pod 1's finished.
+	start(t, s, podURL(0), "m1")
+	finish(t, s, start(t, s, podURL(1), "m1"))
+	clock.Advance(6 * time.Minute)
+	// Recent requests: pods 2..9, i requests of two models at pod i, one of
+	// each pod's requests finished.
+	var wantInflight, wantRequests int64
+	for i := 2; i < 10; i++ {
+		for r := range i {
+			l := start(t, s, podURL(i), fmt.Sprintf("m%d", r%2))
+			if r == 0 {
+				finish(t, s, l)
+			}
+		}
+		wantInflight += int64(i - 1)
+		wantRequests += int64(i)
+		clock.Advance(time.Second)
+	}
+	// Now t0+10m38s: pod 0's lease (t0 + 10m) has expired, and the window,
+	// from t0+5m40s, still holds every recent request.
+	clock.Advance(4*time.Minute + 30*time.Second)
+	ds, err := s.DemandMany(ctx, urls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLast := map[string]int64{}
+	var fromMany int64
+	for _, d := range ds {
+		wantLast[d.URL] = d.LastUseMs
+		for _, m := range d.Models {
+			fromMany += m.Rate5m
+		}
+	}
+	if fromMany != wantRequests {
+		t.Fatalf("DemandMany counts %d requests in the window, the test expects %d", fromMany, wantRequests)
+	}
+
+	log.Reset()
+	got, err := s.FleetDemand(ctx, append(urls, podURL(3), podURL(0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, nodes := log.Count("{aiadmin:dem:"), len(c.Nodes()); n < 1 || n > nodes {
+		t.Errorf("FleetDemand of %d URLs took %d round trips, want one per node (%d)", len(urls), n, nodes)
+	}
+	want := fleet.DemandTotals{Inflight: wantInflight, Requests5m: wantRequests, LastUseMs: wantLast}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("FleetDemand (-want +got):\n%s", diff)
+	}
+	if got.LastUseMs[podURL(0)] != t0.UnixMilli() || got.LastUseMs[podURL(19)] != 0 {
+		t.Errorf("last use of pod 0 = %d (want %d), of the unused pod 19 = %d (want 0)", got.LastUseMs[podURL(0)], t0.UnixMilli(), got.LastUseMs[podURL(19)])
+	}
+
+	empty, err := s.FleetDemand(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(fleet.DemandTotals{LastUseMs: map[string]int64{}}, empty); diff != "" {
+		t.Errorf("FleetDemand(nil) (-want +got):\n%s", diff)
+	}
+	if _, err := s.FleetDemand(ctx, []string{podURL(1), ""}); !errors.Is(err, fleet.ErrEmptyURL) {
+		t.Errorf("FleetDemand with an empty url: err = %v, want %v", err, fleet.ErrEmptyURL)
+	}
+}

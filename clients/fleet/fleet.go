@@ -1,7 +1,8 @@
 // Package fleet keeps the state of the inference fleet in Valkey: which
 // servers each provider runs and which models they serve (the registry),
 // which backend each user's session is pinned to (affinity), how busy each
-// backend is (demand), and what the health prober last saw (health).
+// backend is (demand), what the health prober last saw (health), which
+// servers operators drained, and the audit trail of admin actions.
 //
 // The request router writes this state and the admin API reads it; both use
 // a Store. Every key, its type, hash tag, writer, reader and lifetime is

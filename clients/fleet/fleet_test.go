@@ -99,6 +99,13 @@ func TestStore(t *testing.T) {
 		{"RegisterDeregister", testRegisterDeregister},
 		{"RegistryValidation", testRegistryValidation},
 		{"PinLookupCounters", testPinLookupCounters},
+		{"RouteOutcomes", testRouteOutcomes},
+		{"RouteValidation", testRouteValidation},
+		{"UserSessions", testUserSessions},
+		{"Drains", testDrains},
+		{"DrainValidation", testDrainValidation},
+		{"RouterWatchesDrains", testRouterWatchesDrains},
+		{"ServerKnown", testServerKnown},
 		{"AffinityClockExpiry", testAffinityClockExpiry},
 		{"ClearAffinity", testClearAffinity},
 		{"AffinityValidation", testAffinityValidation},
@@ -109,6 +116,7 @@ func TestStore(t *testing.T) {
 		{"DemandMany", testDemandMany},
 		{"DemandOneRoundTrip", testDemandOneRoundTrip},
 		{"DemandValidation", testDemandValidation},
+		{"FleetDemand", testFleetDemand},
 		{"Health", testHealth},
 		{"PublishRefresh", testPublishRefresh},
 		{"BracesInIDs", testBracesInIDs},
@@ -166,8 +174,18 @@ func (c loggingConn) Write(p []byte) (int, error) {
 // loggingClient connects like Connect does, but logs its writes.
 func loggingClient(t testing.TB, o fleet.ConnectOptions) (valkey.Client, *writeLog) {
 	t.Helper()
+	return loggingClientWith(t, o, nil)
+}
+
+// loggingClientWith is loggingClient with tune, when set, changing the
+// client's options first.
+func loggingClientWith(t testing.TB, o fleet.ConnectOptions, tune func(*valkey.ClientOption)) (valkey.Client, *writeLog) {
+	t.Helper()
 	log := &writeLog{}
 	opt := o.ClientOption()
+	if tune != nil {
+		tune(&opt)
+	}
 	opt.DialCtxFn = func(ctx context.Context, addr string, d *net.Dialer, _ *tls.Config) (net.Conn, error) {
 		conn, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {

@@ -73,6 +73,12 @@ func affinityField(provider, modelID string) string {
 	return provider + ":" + modelID
 }
 
+// parseAffinityField splits an affinityField into its provider and model id;
+// ok is false when the field holds no colon.
+func parseAffinityField(f string) (provider, modelID string, ok bool) {
+	return strings.Cut(f, ":")
+}
+
 // affinityValue encodes a pin as its expiry and URL.
 func affinityValue(expiryMs int64, url string) string {
 	return strconv.FormatInt(expiryMs, 10) + ":" + url
@@ -161,4 +167,67 @@ const (
 	healthTrue    = "true"
 	healthFalse   = "false"
 	healthUnknown = "unknown"
+)
+
+// DrainsKey is the hash of the drained servers: field the server URL, value
+// drainValue. The whole set is one key, so it lives in one cluster slot and
+// is read in one command.
+func DrainsKey() string {
+	return "aiadmin:drains"
+}
+
+// drainValue encodes a drain as the epoch ms it started and its reason. The
+// time is digits only, so the first colon splits it from the reason.
+func drainValue(sinceMs int64, reason string) string {
+	return strconv.FormatInt(sinceMs, 10) + ":" + reason
+}
+
+// parseDrainValue decodes drainValue; ok is false for a malformed value.
+func parseDrainValue(v string) (sinceMs int64, reason string, ok bool) {
+	since, reason, found := strings.Cut(v, ":")
+	if !found {
+		return 0, "", false
+	}
+	ms, err := strconv.ParseInt(since, 10, 64)
+	if err != nil {
+		return 0, "", false
+	}
+	return ms, reason, true
+}
+
+// leaseKeyPrefix starts every leadership lease key. It holds no hash tag:
+// every lease operation touches its one key only.
+const leaseKeyPrefix = "aiadmin:lease:"
+
+// LeaseKey is the string holding the id of the current holder of the
+// leadership lease called name (for example "prober"), with the lease's TTL.
+func LeaseKey(name string) string {
+	return leaseKeyPrefix + name
+}
+
+// ProberLeaseName names the leadership lease of the health prober: one
+// replica at a time probes the pool.
+const ProberLeaseName = "prober"
+
+// RestartLeaseName names the lease a replica holds while it restarts the pod
+// podID, so that two replicas never restart the same pod at once. Its key is
+// LeaseKey(RestartLeaseName(podID)).
+func RestartLeaseName(podID string) string {
+	return "restart:" + podID
+}
+
+// AuditStreamKey is the stream holding the most recent admin actions of every
+// replica, oldest first. It is one key, so it lives in one cluster slot and
+// needs no hash tag.
+func AuditStreamKey() string {
+	return "aiadmin:audit"
+}
+
+// Field names of an entry of AuditStreamKey.
+const (
+	auditFieldAtMs    = "at_ms"
+	auditFieldUserID  = "user_id"
+	auditFieldAction  = "action"
+	auditFieldTarget  = "target"
+	auditFieldOutcome = "outcome"
 )

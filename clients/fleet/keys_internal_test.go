@@ -51,3 +51,26 @@ func TestLeaseModel(t *testing.T) {
 		})
 	}
 }
+
+func TestDrainValueRoundTrip(t *testing.T) {
+	tests := []struct {
+		name       string
+		value      string
+		wantMs     int64
+		wantReason string
+		wantOK     bool
+	}{
+		{"reason with colons", drainValue(1700000000000, "node 3: kernel"), 1700000000000, "node 3: kernel", true},
+		{"empty reason", drainValue(5, ""), 5, "", true},
+		{"no separator", "1700000000000", 0, "", false},
+		{"not a number", "soon:why", 0, "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ms, reason, ok := parseDrainValue(tc.value)
+			if diff := cmp.Diff([]any{tc.wantMs, tc.wantReason, tc.wantOK}, []any{ms, reason, ok}); diff != "" {
+				t.Errorf("parseDrainValue(%q) (-want +got):\n%s", tc.value, diff)
+			}
+		})
+	}
+}

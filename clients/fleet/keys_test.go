@@ -103,6 +103,10 @@ func TestKeysAreDistinct(t *testing.T) {
 		fleet.DemandWindowKey("http://a", 1),
 		fleet.HealthKey("http://a"),
 		fleet.RefreshChannel(),
+		fleet.DrainsKey(),
+		fleet.LeaseKey("prober"),
+		fleet.LeaseKey(fleet.RestartLeaseName("pod-1")),
+		fleet.AuditStreamKey(),
 	}
 	seen := map[string]bool{}
 	for _, k := range keys {
@@ -122,6 +126,10 @@ func TestKeysAreDistinct(t *testing.T) {
 		"{aiadmin:dem:http://a}:win:1",
 		"aiadmin:health:http://a",
 		"aiadmin:reg:refresh",
+		"aiadmin:drains",
+		"aiadmin:lease:prober",
+		"aiadmin:lease:restart:pod-1",
+		"aiadmin:audit",
 	}
 	if diff := cmp.Diff(want, keys); diff != "" {
 		t.Errorf("keys differ from SCHEMA.md (-want +got):\n%s", diff)

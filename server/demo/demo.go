@@ -147,9 +147,12 @@ func Start(ctx context.Context, o Options) (_ *Demo, err error) {
 	d.inference = d.serve(infLn, d.fleet.handler(), "demo-inference")
 	d.graphql = d.serve(rpLn, d.runpod, "demo-runpod")
 
-	r := &router{store: o.Store, fleet: d.fleet}
+	r := &router{store: o.Store, aff: fleet.NewRouter(o.Store), fleet: d.fleet}
 	sctx, cancel := context.WithTimeout(ctx, seedTimeout)
 	defer cancel()
+	if err := r.aff.Reload(sctx); err != nil {
+		return nil, fmt.Errorf("starting the demo: %w", err)
+	}
 	rng := mrand.New(mrand.NewPCG(mrand.Uint64(), mrand.Uint64()))
 	users := demoUsers(40)
 	seedStart := time.Now()
@@ -165,6 +168,13 @@ func Start(ctx context.Context, o Options) (_ *Demo, err error) {
 		rng:   mrand.New(mrand.NewPCG(rng.Uint64(), rng.Uint64())),
 		log:   d.log,
 	}
+	// Drains come and go while the demo runs: the router reloads its view
+	// on every refresh, as the gateway's routers do.
+	d.wg.Go(func() {
+		r.aff.Watch(d.ctx, fleet.WatchOptions{}, func(err error) {
+			d.log.Warn("demo router: reloading drained servers failed", zap.Error(err))
+		})
+	})
 	d.wg.Go(func() { d.sim.run(d.ctx) })
 
 	d.log.Info(fmt.Sprintf("demo fleet: %d stand-in inference servers on %s, RunPod stand-in at %s",

@@ -374,6 +374,77 @@ func TestDemo(t *testing.T) {
 		}
 	})
 
+	t.Run("a drained server gets no new request while traffic goes on", func(t *testing.T) {
+		// A healthy server of the main model, with every user's session of
+		// that model pinned to it: were the drain ignored, most of the
+		// model's requests would go there. (The pods of the main model are
+		// stopped or flapping by now.)
+		var srv *standIn
+		for _, s := range d.fleet.backends[modelQwen27B] {
+			if s.podID == "" && s.mode == modeHealthy {
+				srv = s
+				break
+			}
+		}
+		if srv == nil {
+			t.Fatal("no healthy server of the main model")
+		}
+		drainedURL := srv.url
+		for _, u := range d.sim.users {
+			if err := store.PinSession(ctx, fleet.ProviderVLLM, u, modelQwen27B, drainedURL); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fallbacks := func() int64 {
+			ms, err := store.AffinityMetrics(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ms[0].Fallbacks // vllm
+		}
+		if err := store.Drain(ctx, drainedURL, "demo test"); err != nil {
+			t.Fatal(err)
+		}
+		awaitDrained := func(want bool) {
+			t.Helper()
+			deadline := time.Now().Add(10 * time.Second)
+			for d.sim.r.aff.Drained(drainedURL) != want {
+				if time.Now().After(deadline) {
+					t.Fatalf("the demo router did not see %s drained = %v within 10 s", drainedURL, want)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		awaitDrained(true)
+		// A request routed just before the reload may still start.
+		time.Sleep(300 * time.Millisecond)
+		before, err := store.Demand(ctx, drainedURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		startedBefore, fallbacksBefore := d.sim.started.Load(), fallbacks()
+		// Every request open at the drain ends within maxDuration.
+		time.Sleep(maxDuration + 500*time.Millisecond)
+		after, err := store.Demand(ctx, drainedURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.LastUseMs != before.LastUseMs || after.Inflight > before.Inflight {
+			t.Errorf("drained %s: last use %d -> %d, in flight %d -> %d; want no new request",
+				drainedURL, before.LastUseMs, after.LastUseMs, before.Inflight, after.Inflight)
+		}
+		if n := fallbacks(); n <= fallbacksBefore {
+			t.Errorf("vllm fallbacks %d -> %d while sessions pinned to drained %s were routed", fallbacksBefore, n, drainedURL)
+		}
+		if started := d.sim.started.Load(); started <= startedBefore {
+			t.Errorf("the simulator started no request while %s was drained (%d -> %d)", drainedURL, startedBefore, started)
+		}
+		if err := store.Undrain(ctx, drainedURL); err != nil {
+			t.Fatal(err)
+		}
+		awaitDrained(false)
+	})
+
 	d.Close()
 	d.Close() // twice is harmless
 

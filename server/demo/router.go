@@ -23,9 +23,11 @@ const (
 var demoUserModels = []string{modelQwen27B, modelQwen35B, modelWhisper}
 
 // router does with the fleet state what the gateway's request router does,
-// through the writers of package fleet.
+// through the router side of package fleet: it routes with affinity through
+// a fleet.Router, which keeps the drained servers out of its picks.
 type router struct {
 	store *fleet.Store
+	aff   *fleet.Router
 	fleet *inferenceFleet
 }
 
@@ -39,11 +41,12 @@ func pickRequest(rng *rand.Rand, users []string) (string, trafficModel) {
 	return user, m
 }
 
-// pick chooses a backend of model that is up at now, or "" when none is.
-func (r *router) pick(rng *rand.Rand, model string, now time.Time) string {
+// pick chooses a backend of model that is up at now and allowed, or "" when
+// none is.
+func (r *router) pick(rng *rand.Rand, model string, now time.Time, allowed func(url string) bool) string {
 	var all, pods []*standIn
 	for _, s := range r.fleet.backends[model] {
-		if !r.fleet.up(s, now) {
+		if !r.fleet.up(s, now) || !allowed(s.url) {
 			continue
 		}
 		all = append(all, s)
@@ -60,31 +63,21 @@ func (r *router) pick(rng *rand.Rand, model string, now time.Time) string {
 	return ""
 }
 
+// notDrained allows every backend the router's drained view does not hold.
+func (r *router) notDrained(url string) bool { return !r.aff.Drained(url) }
+
 // route finds the backend for one request of user to m as a router does:
 // the pinned backend when the session has a live pin to a backend that is
-// up, else a fresh one (counted as a fallback when a pin existed), and then
-// re-pins the session. It returns "" when no backend of m is up.
+// up and not drained, else a fresh one, and re-pins the session. The
+// affinity outcome is counted once. It returns "" when no backend of m can
+// take the request.
 func (r *router) route(ctx context.Context, rng *rand.Rand, user string, m trafficModel, now time.Time) (string, error) {
-	url, pinned, err := r.store.LookupSession(ctx, m.provider, user, m.id)
-	if err != nil {
-		return "", err
-	}
-	if pinned {
-		s, known := r.fleet.byURL[url]
-		if !known || !r.fleet.up(s, now) || rng.Float64() < spuriousFallback {
-			if err := r.store.RecordFallback(ctx, m.provider); err != nil {
-				return "", err
-			}
-			pinned = false
-		}
-	}
-	if !pinned {
-		if url = r.pick(rng, m.id, now); url == "" {
-			return "", nil
-		}
-	}
-	if err := r.store.PinSession(ctx, m.provider, user, m.id, url); err != nil {
-		return "", err
-	}
-	return url, nil
+	d, err := r.aff.Route(ctx, m.provider, user, m.id, fleet.Backends{
+		Usable: func(url string) bool {
+			s, known := r.fleet.byURL[url]
+			return known && r.fleet.up(s, now) && rng.Float64() >= spuriousFallback
+		},
+		Pick: func(allowed func(string) bool) string { return r.pick(rng, m.id, now, allowed) },
+	})
+	return d.URL, err
 }

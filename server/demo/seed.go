@@ -77,7 +77,7 @@ func seed(ctx context.Context, r *router, users []string, rng *rand.Rand) (seedR
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(seedWorkers)
 	for _, s := range sessions {
-		url := r.pick(rng, s.model.id, now)
+		url := r.pick(rng, s.model.id, now, r.notDrained)
 		if url == "" {
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/threatwinds/aiadmin/clients/fleet"
 	"github.com/threatwinds/aiadmin/gen/adminclient"
 )
 
@@ -55,13 +56,13 @@ func fleetStateContract(t *testing.T, env *testEnv, now time.Time) {
 	if err := env.store.PinSession(ctx, "vllm", "usr_abc123", "threatwinds-qwen3-6-35b-a3b", pod1); err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range []string{model, "missing-model"} {
-		if _, _, err := env.store.LookupSession(ctx, "vllm", "usr_abc123", m); err != nil {
+	for _, o := range []struct {
+		provider string
+		outcome  fleet.Outcome
+	}{{"vllm", fleet.OutcomeHit}, {"vllm", fleet.OutcomeMiss}, {"sglang", fleet.OutcomeFallback}} {
+		if err := env.store.RecordOutcome(ctx, o.provider, o.outcome); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := env.store.RecordFallback(ctx, "sglang"); err != nil {
-		t.Fatal(err)
 	}
 	for _, m := range []string{model, model, "threatwinds-qwen3-6-35b-a3b"} {
 		if _, err := env.store.StartRequest(ctx, pod1, m); err != nil {

@@ -89,7 +89,7 @@ func newPodsEnv(t *testing.T) *podsEnv {
 // restartLeaseHolder is who holds pod id's restart lease; "" when nobody does.
 func (pe *podsEnv) restartLeaseHolder(t *testing.T, id string) string {
 	t.Helper()
-	h, err := pe.store.LeaseHolder(context.Background(), "restart:"+id)
+	h, err := pe.store.LeaseHolder(context.Background(), fleet.RestartLeaseName(id))
 	if err != nil {
 		t.Fatal(err)
 	}

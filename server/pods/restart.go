@@ -89,7 +89,7 @@ func (c *Catalog) acquireRestartLease(ctx context.Context, id string) (release f
 	if locker == nil {
 		return func() {}, nil
 	}
-	name, holder := restartLeaseName(id), newRestartHolder()
+	name, holder := fleet.RestartLeaseName(id), newRestartHolder()
 	wait := restartLeasePollMin
 	held := false // another replica was seen holding the lease
 	for {
@@ -142,6 +142,3 @@ func newRestartHolder() string {
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
-
-// restartLeaseName names the lease a replica holds while it restarts pod id.
-func restartLeaseName(id string) string { return "restart:" + id }

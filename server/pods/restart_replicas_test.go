@@ -62,7 +62,7 @@ func (failingLocker) ReleaseLease(context.Context, string, string) error { retur
 // leaseHolder reads who holds pod id's restart lease.
 func leaseHolder(t *testing.T, st *fleet.Store, id string) string {
 	t.Helper()
-	h, err := st.LeaseHolder(t.Context(), restartLeaseName(id))
+	h, err := st.LeaseHolder(t.Context(), fleet.RestartLeaseName(id))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestRestartGivesUpWhileAnotherReplicaHoldsTheLease(t *testing.T) {
 	other, mine := stores[0], stores[1]
 	c := New(newTestRunPod(t, standIn.Start(t)), &noState{}, Options{RestartLocker: mine})
 
-	if ok, err := other.AcquireLease(t.Context(), restartLeaseName(id), "replica-b", time.Minute); err != nil || !ok {
+	if ok, err := other.AcquireLease(t.Context(), fleet.RestartLeaseName(id), "replica-b", time.Minute); err != nil || !ok {
 		t.Fatalf("the other replica takes the lease: %v, %v", ok, err)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
@@ -153,7 +153,7 @@ func TestRestartGivesUpWhileAnotherReplicaHoldsTheLease(t *testing.T) {
 		t.Errorf("lease holder %q after giving up, want replica-b", got)
 	}
 
-	if err := other.ReleaseLease(t.Context(), restartLeaseName(id), "replica-b"); err != nil {
+	if err := other.ReleaseLease(t.Context(), fleet.RestartLeaseName(id), "replica-b"); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Restart(t.Context(), id); err != nil {
@@ -177,7 +177,7 @@ func TestRestartWaitsForAnotherReplicasLease(t *testing.T) {
 	locker := &refusalCounter{RestartLocker: stores[1]}
 	c := New(newTestRunPod(t, standIn.Start(t)), &noState{}, Options{RestartLocker: locker})
 
-	if ok, err := stores[0].AcquireLease(t.Context(), restartLeaseName(id), "replica-b", time.Minute); err != nil || !ok {
+	if ok, err := stores[0].AcquireLease(t.Context(), fleet.RestartLeaseName(id), "replica-b", time.Minute); err != nil || !ok {
 		t.Fatalf("the other replica takes the lease: %v, %v", ok, err)
 	}
 	done := make(chan error, 1)
@@ -186,7 +186,7 @@ func TestRestartWaitsForAnotherReplicasLease(t *testing.T) {
 	if n := standIn.Requests(); n != 0 {
 		t.Errorf("%d RunPod requests while another replica held the lease", n)
 	}
-	if err := stores[0].ReleaseLease(t.Context(), restartLeaseName(id), "replica-b"); err != nil {
+	if err := stores[0].ReleaseLease(t.Context(), fleet.RestartLeaseName(id), "replica-b"); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-done; err != nil {
