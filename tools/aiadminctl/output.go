@@ -13,15 +13,16 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// errOutput marks a failure to write the results: exit 1.
-var errOutput = errors.New("writing the output")
+// errOther marks a failure that is neither the command line's nor the
+// server's, such as standard output closed: exit 1.
+var errOther = errors.New("failed")
 
 // printJSON writes v as one indented JSON document.
 func (a *app) printJSON(v any) error {
 	enc := json.NewEncoder(a.stdout)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
-		return fmt.Errorf("%w: %v", errOutput, err)
+		return fmt.Errorf("%w: writing the output: %v", errOther, err)
 	}
 	return nil
 }
@@ -51,7 +52,7 @@ func printTable[T any](a *app, cols columns[T], items []T) error {
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("%w: %v", errOutput, err)
+		return fmt.Errorf("%w: writing the output: %v", errOther, err)
 	}
 	return nil
 }
@@ -74,7 +75,7 @@ func cellText(s string) string {
 // printText writes a one-line result of a write in table output.
 func (a *app) printText(format string, args ...any) error {
 	if _, err := fmt.Fprintf(a.stdout, format+"\n", args...); err != nil {
-		return fmt.Errorf("%w: %v", errOutput, err)
+		return fmt.Errorf("%w: writing the output: %v", errOther, err)
 	}
 	return nil
 }

@@ -222,7 +222,9 @@ func exitCode(err error) int {
 		return exitServer
 	case errors.As(err, &re):
 		return exitUnreachable
-	case errors.Is(err, errOutput):
+	case errors.Is(err, errContractFailed):
+		return exitServer
+	case errors.Is(err, errOther):
 		return exitOther
 	default:
 		// Cobra's own errors: unknown commands, flags and arguments.
