@@ -86,7 +86,7 @@ func describe(err error) string {
 		case "type":
 			return fmt.Sprintf("%s: the spec expects %s, got %s", path, strings.Join(se.Schema.Type.Slice(), " or "), jsonType(se.Value))
 		case "required":
-			return fmt.Sprintf("%s: %s; the spec requires it", path, se.Reason)
+			return fmt.Sprintf("%s: missing; the spec requires it", path)
 		case "enum":
 			return fmt.Sprintf("%s: the spec expects one of %v", path, se.Schema.Enum)
 		case "":
