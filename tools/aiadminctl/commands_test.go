@@ -193,6 +193,11 @@ func TestCompletionAndHelp(t *testing.T) {
 			t.Errorf("completion %s printed %d bytes", shell, len(out))
 		}
 	}
+	var page aiadmin.PodList
+	decode(t, ok(t, "pods", "list", "--limit", "1", "-o", "json"), &page)
+	if out := ok(t, "__complete", "pods", "restart", ""); !strings.Contains(out, page.Pods[0].Id+"\t"+page.Pods[0].Name) {
+		t.Errorf("pod ids do not complete:\n%s", out)
+	}
 	help := ok(t, "--help")
 	for _, want := range []string{"Exit codes:", "0  success", "2  usage error", "3  authentication or permission refused (401, 403)",
 		"4  not found (404)", "5  any other refusal", "6  server or upstream failure", "7  the server could not be reached",

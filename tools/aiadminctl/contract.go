@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -55,6 +56,11 @@ failed, 7 when the server could not be reached.`,
 			}
 			results, err := contract.Run(cmd.Context(), contract.Config{
 				BaseURL: a.server, Spec: spec,
+				Client: &http.Client{
+					Timeout: a.timeout,
+					// A redirect is an answer to check, not to follow.
+					CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+				},
 				Token: a.token, APIKey: a.apiKey, APISecret: a.apiSecret,
 				Writes: writes, RestartPod: restartPod,
 			})

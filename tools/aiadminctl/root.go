@@ -112,7 +112,7 @@ func newRootCmd(a *app) *cobra.Command {
 	f.StringVar(&a.apiKey, "api-key", "", "API key of a key pair (prefer env AIADMIN_API_KEY)")
 	f.StringVar(&a.apiSecret, "api-secret", "", "API secret of a key pair (prefer env AIADMIN_API_SECRET)")
 	f.StringVarP(&a.output, "output", "o", "table", "output format: table, wide or json")
-	f.DurationVar(&a.timeout, "timeout", 30*time.Second, "timeout of one request to the server")
+	f.DurationVar(&a.timeout, "timeout", aiadmin.DefaultTimeout, "timeout of one request to the server")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
 	root.AddCommand(
 		newPodsCmd(a),
