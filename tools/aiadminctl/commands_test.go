@@ -195,8 +195,9 @@ func TestCompletionAndHelp(t *testing.T) {
 	}
 	var page aiadmin.PodList
 	decode(t, ok(t, "pods", "list", "--limit", "1", "-o", "json"), &page)
-	if out := ok(t, "__complete", "pods", "restart", ""); !strings.Contains(out, page.Pods[0].Id+"\t"+page.Pods[0].Name) {
-		t.Errorf("pod ids do not complete:\n%s", out)
+	// Cobra's completion entry point reports its directive on stderr.
+	if r := ctl(t, asAdmin(), "__complete", "pods", "restart", ""); r.code != 0 || !strings.Contains(r.stdout, page.Pods[0].Id+"\t"+page.Pods[0].Name) {
+		t.Errorf("pod ids do not complete: exit %d\n%s", r.code, r.stdout)
 	}
 	help := ok(t, "--help")
 	for _, want := range []string{"Exit codes:", "0  success", "2  usage error", "3  authentication or permission refused (401, 403)",
