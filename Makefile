@@ -3,6 +3,10 @@
 
 GO        ?= go
 BIN       := bin/aiadmin
+CTL       := bin/aiadminctl
+# Where `make contract` runs its own demo server (not 8080, so that a
+# `make run` left running does not collide with it).
+CONTRACT_ADDR ?= 127.0.0.1:18080
 ARGS      ?=
 # A count, not a duration: with a duration Go 1.26's fuzz coordinator can
 # fail a clean run with "context deadline exceeded" at the deadline
@@ -10,7 +14,7 @@ ARGS      ?=
 FUZZTIME  ?= 20000x
 PKGS      := ./...
 
-.PHONY: all deps generate check-generate build run test test-short lint bench fuzz clean
+.PHONY: all deps generate check-generate build run contract test test-short lint bench fuzz clean
 
 all: build
 
@@ -36,13 +40,28 @@ check-generate: generate
 	@git diff --exit-code -- gen/ || { echo "gen/ is stale: run make generate and commit the result" >&2; exit 1; }
 	@test -z "$$(git status --porcelain -- gen/)" || { git status --porcelain -- gen/; echo "gen/ has untracked changes: run make generate and commit the result" >&2; exit 1; }
 
-## build: build bin/aiadmin.
+## build: build bin/aiadmin and bin/aiadminctl.
 build:
 	$(GO) build -o $(BIN) ./server/cmd/aiadmin
+	$(GO) build -o $(CTL) ./tools/aiadminctl
 
 ## run: start the service on the embedded store with a living demo fleet.
 run: build
 	./$(BIN) $(ARGS)
+
+## contract: start `make run`'s demo server in the background with a throwaway
+## credential, run `aiadminctl contract --writes` against it, and stop it.
+contract: build
+	@set -e; dir=$$(mktemp -d); \
+	token=tok_$$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n'); \
+	hash=$$(printf '%s\n' "$$token" | ./$(BIN) hash-secret); \
+	printf 'credentials:\n  - user_id: usr_contract\n    roles: [ai_admin]\n    bearer_sha256: %s\n' "$$hash" > $$dir/auth.yaml; \
+	./$(BIN) --listen $(CONTRACT_ADDR) --auth-file $$dir/auth.yaml --log-level warn $(ARGS) > $$dir/server.log 2>&1 & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf $$dir' EXIT; \
+	export AIADMIN_URL=http://$(CONTRACT_ADDR) AIADMIN_TOKEN=$$token; \
+	for i in $$(seq 1 30); do ./$(CTL) affinity metrics --timeout 1s >/dev/null 2>&1 && break; \
+		kill -0 $$pid 2>/dev/null || { cat $$dir/server.log >&2; exit 1; }; sleep 0.5; done; \
+	./$(CTL) contract --writes
 
 ## test: install what the tests need, then run every test with the race detector,
 ## and the contract tests once more with the ThreatWinds Auth API mode.
