@@ -187,6 +187,11 @@ type Pod struct {
 
 	// Name Human-readable pod name.
 	Name string `json:"name"`
+
+	// Url The pod's backend URL, from the server's pod URL template: the URL
+	// that `/demand/{podUrl}` takes (URL-encoded), and that `/servers` and
+	// the registry list while the pod is in a server pool.
+	Url string `json:"url"`
 }
 
 // PodDemand defines model for PodDemand.
@@ -244,6 +249,11 @@ type PodDetail struct {
 
 	// Name Human-readable pod name.
 	Name string `json:"name"`
+
+	// Url The pod's backend URL, from the server's pod URL template: the URL
+	// that `/demand/{podUrl}` takes (URL-encoded), and that `/servers` and
+	// the registry list while the pod is in a server pool.
+	Url string `json:"url"`
 }
 
 // PodList defines model for PodList.
@@ -531,9 +541,9 @@ type ClientInterface interface {
 	// GetPodDemand Demand telemetry of one pod
 	//
 	// Requests in flight, last use and a per-model breakdown with 5-minute request
-	// counts for one backend URL. The URL goes into the path URL-encoded
-	// (`https%3A%2F%2Fpod-1.proxy.runpod.net%2Fv1`) and must be an absolute
-	// `http` or `https` URL. An unknown URL answers 200 with zeros and
+	// counts for one backend URL (a pod's `url`). The URL goes into the path
+	// URL-encoded (`https%3A%2F%2Fpod-1.proxy.runpod.net%2Fv1`) and must be an
+	// absolute `http` or `https` URL. An unknown URL answers 200 with zeros and
 	// `models: []`. `idle_seconds` is 0 when the URL has never been used.
 	//
 	// Corresponds with GET /api/ai/v1/admin/demand/{podUrl} (the `GetPodDemand` operationId).
@@ -545,6 +555,7 @@ type ClientInterface interface {
 	// Pods are ordered by name, then id. Pods come from RunPod; `models`,
 	// `healthy`, `inflight`, `last_use_ms` and `idle_seconds` come from the fleet
 	// state. `healthy` is `null` when the pod's backend URL is in no server pool.
+	// `url` is the pod's backend URL, the one `/demand/{podUrl}` takes.
 	//
 	// Corresponds with GET /api/ai/v1/admin/pods (the `ListPods` operationId).
 	ListPods(ctx context.Context, params *ListPodsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -552,8 +563,9 @@ type ClientInterface interface {
 	// GetPod Get one inference pod
 	//
 	// One pod with health, load and lifecycle metadata, including
-	// `last_started_at`. A pod unknown to RunPod, or outside the fleet's name
-	// prefix, is a 404. An id that is not 1 to 64 letters and digits is a 422.
+	// `last_started_at` and the backend URL `url`. A pod unknown to RunPod, or
+	// outside the fleet's name prefix, is a 404. An id that is not 1 to 64
+	// letters and digits is a 422.
 	//
 	// Corresponds with GET /api/ai/v1/admin/pods/{id} (the `GetPod` operationId).
 	GetPod(ctx context.Context, id PodID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -675,9 +687,9 @@ func (c *Client) ClearAffinity(ctx context.Context, body ClearAffinityJSONReques
 // GetPodDemand Demand telemetry of one pod
 //
 // Requests in flight, last use and a per-model breakdown with 5-minute request
-// counts for one backend URL. The URL goes into the path URL-encoded
-// (`https%3A%2F%2Fpod-1.proxy.runpod.net%2Fv1`) and must be an absolute
-// `http` or `https` URL. An unknown URL answers 200 with zeros and
+// counts for one backend URL (a pod's `url`). The URL goes into the path
+// URL-encoded (`https%3A%2F%2Fpod-1.proxy.runpod.net%2Fv1`) and must be an
+// absolute `http` or `https` URL. An unknown URL answers 200 with zeros and
 // `models: []`. `idle_seconds` is 0 when the URL has never been used.
 //
 // Corresponds with GET /api/ai/v1/admin/demand/{podUrl} (the `GetPodDemand` operationId).
@@ -699,6 +711,7 @@ func (c *Client) GetPodDemand(ctx context.Context, podUrl PodURL, reqEditors ...
 // Pods are ordered by name, then id. Pods come from RunPod; `models`,
 // `healthy`, `inflight`, `last_use_ms` and `idle_seconds` come from the fleet
 // state. `healthy` is `null` when the pod's backend URL is in no server pool.
+// `url` is the pod's backend URL, the one `/demand/{podUrl}` takes.
 //
 // Corresponds with GET /api/ai/v1/admin/pods (the `ListPods` operationId).
 func (c *Client) ListPods(ctx context.Context, params *ListPodsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -716,8 +729,9 @@ func (c *Client) ListPods(ctx context.Context, params *ListPodsParams, reqEditor
 // GetPod Get one inference pod
 //
 // One pod with health, load and lifecycle metadata, including
-// `last_started_at`. A pod unknown to RunPod, or outside the fleet's name
-// prefix, is a 404. An id that is not 1 to 64 letters and digits is a 422.
+// `last_started_at` and the backend URL `url`. A pod unknown to RunPod, or
+// outside the fleet's name prefix, is a 404. An id that is not 1 to 64
+// letters and digits is a 422.
 //
 // Corresponds with GET /api/ai/v1/admin/pods/{id} (the `GetPod` operationId).
 func (c *Client) GetPod(ctx context.Context, id PodID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1305,9 +1319,9 @@ type ClientWithResponsesInterface interface {
 	// GetPodDemandWithResponse Demand telemetry of one pod
 	//
 	// Requests in flight, last use and a per-model breakdown with 5-minute request
-	// counts for one backend URL. The URL goes into the path URL-encoded
-	// (`https%3A%2F%2Fpod-1.proxy.runpod.net%2Fv1`) and must be an absolute
-	// `http` or `https` URL. An unknown URL answers 200 with zeros and
+	// counts for one backend URL (a pod's `url`). The URL goes into the path
+	// URL-encoded (`https%3A%2F%2Fpod-1.proxy.runpod.net%2Fv1`) and must be an
+	// absolute `http` or `https` URL. An unknown URL answers 200 with zeros and
 	// `models: []`. `idle_seconds` is 0 when the URL has never been used.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -1321,6 +1335,7 @@ type ClientWithResponsesInterface interface {
 	// Pods are ordered by name, then id. Pods come from RunPod; `models`,
 	// `healthy`, `inflight`, `last_use_ms` and `idle_seconds` come from the fleet
 	// state. `healthy` is `null` when the pod's backend URL is in no server pool.
+	// `url` is the pod's backend URL, the one `/demand/{podUrl}` takes.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1330,8 +1345,9 @@ type ClientWithResponsesInterface interface {
 	// GetPodWithResponse Get one inference pod
 	//
 	// One pod with health, load and lifecycle metadata, including
-	// `last_started_at`. A pod unknown to RunPod, or outside the fleet's name
-	// prefix, is a 404. An id that is not 1 to 64 letters and digits is a 422.
+	// `last_started_at` and the backend URL `url`. A pod unknown to RunPod, or
+	// outside the fleet's name prefix, is a 404. An id that is not 1 to 64
+	// letters and digits is a 422.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2737,9 +2753,9 @@ func (c *ClientWithResponses) ClearAffinityWithResponse(ctx context.Context, bod
 // GetPodDemandWithResponse Demand telemetry of one pod
 //
 // Requests in flight, last use and a per-model breakdown with 5-minute request
-// counts for one backend URL. The URL goes into the path URL-encoded
-// (`https%3A%2F%2Fpod-1.proxy.runpod.net%2Fv1`) and must be an absolute
-// `http` or `https` URL. An unknown URL answers 200 with zeros and
+// counts for one backend URL (a pod's `url`). The URL goes into the path
+// URL-encoded (`https%3A%2F%2Fpod-1.proxy.runpod.net%2Fv1`) and must be an
+// absolute `http` or `https` URL. An unknown URL answers 200 with zeros and
 // `models: []`. `idle_seconds` is 0 when the URL has never been used.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -2759,6 +2775,7 @@ func (c *ClientWithResponses) GetPodDemandWithResponse(ctx context.Context, podU
 // Pods are ordered by name, then id. Pods come from RunPod; `models`,
 // `healthy`, `inflight`, `last_use_ms` and `idle_seconds` come from the fleet
 // state. `healthy` is `null` when the pod's backend URL is in no server pool.
+// `url` is the pod's backend URL, the one `/demand/{podUrl}` takes.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -2774,8 +2791,9 @@ func (c *ClientWithResponses) ListPodsWithResponse(ctx context.Context, params *
 // GetPodWithResponse Get one inference pod
 //
 // One pod with health, load and lifecycle metadata, including
-// `last_started_at`. A pod unknown to RunPod, or outside the fleet's name
-// prefix, is a 404. An id that is not 1 to 64 letters and digits is a 422.
+// `last_started_at` and the backend URL `url`. A pod unknown to RunPod, or
+// outside the fleet's name prefix, is a 404. An id that is not 1 to 64
+// letters and digits is a 422.
 //
 // Returns a wrapper object for the known response body format(s).
 //
