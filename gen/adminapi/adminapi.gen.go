@@ -378,11 +378,20 @@ type PodID = string
 // PodURL defines model for PodURL.
 type PodURL = string
 
+// AuthUnavailable defines model for AuthUnavailable.
+type AuthUnavailable = Error
+
 // BadGateway defines model for BadGateway.
 type BadGateway = Error
 
 // BadRequest defines model for BadRequest.
 type BadRequest = Error
+
+// BodyBadRequest defines model for BodyBadRequest.
+type BodyBadRequest = Error
+
+// DemandBadRequest defines model for DemandBadRequest.
+type DemandBadRequest = Error
 
 // Forbidden defines model for Forbidden.
 type Forbidden = Error
@@ -395,6 +404,24 @@ type NotFound = Error
 
 // OtherError defines model for OtherError.
 type OtherError = Error
+
+// PageBadRequest defines model for PageBadRequest.
+type PageBadRequest = Error
+
+// PodsUnavailable defines model for PodsUnavailable.
+type PodsUnavailable = Error
+
+// RefreshFailed defines model for RefreshFailed.
+type RefreshFailed = Error
+
+// RegistryBadRequest defines model for RegistryBadRequest.
+type RegistryBadRequest = Error
+
+// RegistryUnavailable defines model for RegistryUnavailable.
+type RegistryUnavailable = Error
+
+// RestartUnavailable defines model for RestartUnavailable.
+type RestartUnavailable = Error
 
 // ServiceUnavailable defines model for ServiceUnavailable.
 type ServiceUnavailable = Error
@@ -687,6 +714,16 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 }
 
+type AuthUnavailableResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type AuthUnavailableJSONResponse struct {
+	Body Error
+
+	Headers AuthUnavailableResponseHeaders
+}
+
 type BadGatewayResponseHeaders struct {
 	XError   string
 	XErrorId string
@@ -705,6 +742,26 @@ type BadRequestJSONResponse struct {
 	Body Error
 
 	Headers BadRequestResponseHeaders
+}
+
+type BodyBadRequestResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type BodyBadRequestJSONResponse struct {
+	Body Error
+
+	Headers BodyBadRequestResponseHeaders
+}
+
+type DemandBadRequestResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type DemandBadRequestJSONResponse struct {
+	Body Error
+
+	Headers DemandBadRequestResponseHeaders
 }
 
 type ForbiddenResponseHeaders struct {
@@ -745,6 +802,66 @@ type OtherErrorJSONResponse struct {
 	Body Error
 
 	Headers OtherErrorResponseHeaders
+}
+
+type PageBadRequestResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type PageBadRequestJSONResponse struct {
+	Body Error
+
+	Headers PageBadRequestResponseHeaders
+}
+
+type PodsUnavailableResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type PodsUnavailableJSONResponse struct {
+	Body Error
+
+	Headers PodsUnavailableResponseHeaders
+}
+
+type RefreshFailedResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type RefreshFailedJSONResponse struct {
+	Body Error
+
+	Headers RefreshFailedResponseHeaders
+}
+
+type RegistryBadRequestResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type RegistryBadRequestJSONResponse struct {
+	Body Error
+
+	Headers RegistryBadRequestResponseHeaders
+}
+
+type RegistryUnavailableResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type RegistryUnavailableJSONResponse struct {
+	Body Error
+
+	Headers RegistryUnavailableResponseHeaders
+}
+
+type RestartUnavailableResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type RestartUnavailableJSONResponse struct {
+	Body Error
+
+	Headers RestartUnavailableResponseHeaders
 }
 
 type ServiceUnavailableResponseHeaders struct {
@@ -920,7 +1037,7 @@ func (response ClearAffinity200JSONResponse) VisitClearAffinityResponse(w http.R
 	return err
 }
 
-type ClearAffinity400JSONResponse struct{ BadRequestJSONResponse }
+type ClearAffinity400JSONResponse struct{ BodyBadRequestJSONResponse }
 
 func (response ClearAffinity400JSONResponse) VisitClearAffinityResponse(w http.ResponseWriter) error {
 
@@ -1042,7 +1159,7 @@ func (response GetPodDemand200JSONResponse) VisitGetPodDemandResponse(w http.Res
 	return err
 }
 
-type GetPodDemand400JSONResponse struct{ BadRequestJSONResponse }
+type GetPodDemand400JSONResponse struct{ DemandBadRequestJSONResponse }
 
 func (response GetPodDemand400JSONResponse) VisitGetPodDemandResponse(w http.ResponseWriter) error {
 
@@ -1164,7 +1281,7 @@ func (response ListPods200JSONResponse) VisitListPodsResponse(w http.ResponseWri
 	return err
 }
 
-type ListPods400JSONResponse struct{ BadRequestJSONResponse }
+type ListPods400JSONResponse struct{ PageBadRequestJSONResponse }
 
 func (response ListPods400JSONResponse) VisitListPodsResponse(w http.ResponseWriter) error {
 
@@ -1244,7 +1361,7 @@ func (response ListPods502JSONResponse) VisitListPodsResponse(w http.ResponseWri
 	return err
 }
 
-type ListPods503JSONResponse struct{ ServiceUnavailableJSONResponse }
+type ListPods503JSONResponse struct{ PodsUnavailableJSONResponse }
 
 func (response ListPods503JSONResponse) VisitListPodsResponse(w http.ResponseWriter) error {
 
@@ -1416,7 +1533,7 @@ func (response GetPod502JSONResponse) VisitGetPodResponse(w http.ResponseWriter)
 	return err
 }
 
-type GetPod503JSONResponse struct{ ServiceUnavailableJSONResponse }
+type GetPod503JSONResponse struct{ PodsUnavailableJSONResponse }
 
 func (response GetPod503JSONResponse) VisitGetPodResponse(w http.ResponseWriter) error {
 
@@ -1596,7 +1713,7 @@ func (response RestartPod502JSONResponse) VisitRestartPodResponse(w http.Respons
 	return err
 }
 
-type RestartPod503JSONResponse struct{ ServiceUnavailableJSONResponse }
+type RestartPod503JSONResponse struct{ RestartUnavailableJSONResponse }
 
 func (response RestartPod503JSONResponse) VisitRestartPodResponse(w http.ResponseWriter) error {
 
@@ -1701,7 +1818,7 @@ func (response RefreshRegistry403JSONResponse) VisitRefreshRegistryResponse(w ht
 	return err
 }
 
-type RefreshRegistry500JSONResponse struct{ InternalErrorJSONResponse }
+type RefreshRegistry500JSONResponse struct{ RefreshFailedJSONResponse }
 
 func (response RefreshRegistry500JSONResponse) VisitRefreshRegistryResponse(w http.ResponseWriter) error {
 
@@ -1717,7 +1834,7 @@ func (response RefreshRegistry500JSONResponse) VisitRefreshRegistryResponse(w ht
 	return err
 }
 
-type RefreshRegistry503JSONResponse struct{ ServiceUnavailableJSONResponse }
+type RefreshRegistry503JSONResponse struct{ AuthUnavailableJSONResponse }
 
 func (response RefreshRegistry503JSONResponse) VisitRefreshRegistryResponse(w http.ResponseWriter) error {
 
@@ -1776,7 +1893,7 @@ func (response GetRegistry200JSONResponse) VisitGetRegistryResponse(w http.Respo
 	return err
 }
 
-type GetRegistry400JSONResponse struct{ BadRequestJSONResponse }
+type GetRegistry400JSONResponse struct{ RegistryBadRequestJSONResponse }
 
 func (response GetRegistry400JSONResponse) VisitGetRegistryResponse(w http.ResponseWriter) error {
 
@@ -1840,7 +1957,9 @@ func (response GetRegistry500JSONResponse) VisitGetRegistryResponse(w http.Respo
 	return err
 }
 
-type GetRegistry503JSONResponse struct{ ServiceUnavailableJSONResponse }
+type GetRegistry503JSONResponse struct {
+	RegistryUnavailableJSONResponse
+}
 
 func (response GetRegistry503JSONResponse) VisitGetRegistryResponse(w http.ResponseWriter) error {
 
@@ -1898,7 +2017,7 @@ func (response ListServers200JSONResponse) VisitListServersResponse(w http.Respo
 	return err
 }
 
-type ListServers400JSONResponse struct{ BadRequestJSONResponse }
+type ListServers400JSONResponse struct{ PageBadRequestJSONResponse }
 
 func (response ListServers400JSONResponse) VisitListServersResponse(w http.ResponseWriter) error {
 
@@ -2289,113 +2408,147 @@ func (sh *strictHandler) ListServers(ctx echo.Context, params ListServersParams)
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rcttG1uCrnGK+lCUPRFEXOw79wyvHlqNdJ1HZ1uzUCorQAg7JHgPdSHdDEsejqnmIfYZ9sHmSrXO6",
-	"AYIkKFGJLzPf2FUukkBfT5/7pfWhl+qi1AqVs73hh94ERYaGv/7lpTHa0LcMbWpk6aRWvWHv3QRhUhVC",
-	"bRkUmbjIEZBaQoHWijFG4CYIVhQIwvL3C51NH1hIuFnS70U9g79V0mDWGzpTYdSz6QQLQXO5aYm9Yc86",
-	"I9W4d3MThXUcvVheyQFUSv5WIcgMRtqAm0gb1iKUvUITgcitBqn8ktBconlgIddjyKXC+63kJuqVwogC",
-	"XQDQa1lIt7yqI4eFhRINlGLMc0h6/FuFZtqLekoUNGzOndvzZTgSVe56w51B1BtpUwjXG/akco/3e1Gv",
-	"ENeyqAp6O4h6hVThV1SvUyqHYzQMsp90hnkXxPgFyCyCkzevt1ClOsMMtEoRNpLthA4s+Xb3MNkcwg44",
-	"DbuPHkNppHJ8zOlEGJHS9mN1Jd1EVw5sKVK0ESTfJrAh+CPHkQMxcmggw1RnUo2hQKE8MsgMroSFMHes",
-	"3JVMcRO0gSSOk4gOK9lOtiwSsB1mYHFcEHqC0gpBj+BqItMJ0FEXpZtGkPQT7t7vJ/1Y9aIeXouizAko",
-	"bmJQuCupMrv12xWqva3HW7vfXdRnUgo3mR1JwVDLbkWKQly/RjV2k95w99FjPoj6907UU5rxoRTOoaEJ",
-	"TuO4GgwGgy3+3B3wx3eH/ueB/3nwgj4eh0aPB4/4Y+cH/njBL78bHNLHk+8H/mOHP17uxnG18/gJPdx5",
-	"MngZx9VumGt3wD12B7tP/M9d//PRof/5mH7uDQbU9WXoc/jkkJ4evvQfh4ffb/nP5/7jRfh5+G0cx/FZ",
-	"j+mh3uivG8+Gcdx/ePprf/vs9Nfts4d/j+P+h73oZnPj2XB79dvNh//VixZpLepdb0l1KXKZbWXohMzp",
-	"eCrr4AJvR8wIFhGzRJOicmDlWNkILkT63ubCTtAS0gQU6tP3fr/BNVrCsRjjMgXRU1BVcUHcxTphHKG3",
-	"cLCzitKJC6wg9Dvo3P+7k9qPddZF628qdawzKHUGMgv0/HgfDt7+cHQEOdLJWRAqg0yOpbOebWuVT0Fm",
-	"FizBzOlY+WH6cKCmoN0EDVyKnHiuBQH7u7uQhJMKMyWzI/BHt0iT4iLd2d3rJkG5NvU93l8kvhYynh5s",
-	"/R+x9bfB1vdnH3aix/s3d+AYeknXm99Jr93EOuEq2xvu7+56kJ+8ed0tG0udPbCMZ6gy4rPEF/3DpDJ5",
-	"EoGYiSJ+srnMjoexEgrEhdV55RCSiXOl53L0zSY8rh4R4hXaOtgd7D/pJohlVl1ZNCDVSN+Da5+8eR2r",
-	"Ft8Gz7YjZtq0LtFmw0CnWhPT4vnzBobb26XOtnb6pdHX076pVKmzvkK3fbnTjRqlzk5MvjZzHuw/mUOQ",
-	"J//R3Pn0x8nZ6Tvn/x+XZ6dv7dmz4bbny6eng63vD7YOxdaof/ZwOPs17J89jOOzjWdDfnj2cPPZ309/",
-	"/Wb72f+I49Phr8mHv9+c/Wnubf1tgec/+4a4/rNvWnz/2eZDbvDs9NdvqOvGs+E3/Yebz+4rDdpUQphF",
-	"KMgYVlPI7VKiRQu3C4plCXFDqGhLrSyyOvhcZK+EwysxpV+pVg4VI5woy1ymgljE9l8t8YkPLaT9L4Oj",
-	"3rD3zfZMEd/2b+2218BZ9ezk7SMhc2IYBgyOKktkOUFIRZ6TMGrp8tc1i+ueL7TcDio/Q5w7bMlsvT5H",
-	"L/wyn4vsDf5WoXWfHghHgVuzvIWZbh559tN+EBbrIcXLY6PkS0HpUJsLmWWoPj2Q/swgSg1mqJwUuW1Q",
-	"n1AlEfJcZIVUCRid45eCx5EiRiXyxuL8tDA5UFApvC4x9fYFyeItKzNkgqoMPgVFVqNfVFBjSOEZy0tU",
-	"XwpIP2t3qCuVfXr4BC0GMo1kdTnAa2kdEY/0v0thHPFWQqFRjui+FEx+IYX0s2FNrQB7F4PXCBvngigQ",
-	"vDYfga3SCdnS+4NH7JgQcGU061Nuoolfx2p/Zy+8ajMk0JdoYAd+ks+92vQlgPoWzaVM8USJSyFzEp2f",
-	"Abgsb0nntH52QrVqtoIh/Fnk73EKG8ml/9J6mUQM0vqNdzMxn6tp13uHEAyOpXVmyv4GenBQuQkcHB/F",
-	"aiMRFSutfvr28Jtf7ixOFK1KG/k3/AyE/5O0VqpxBIXICZcxi0AUF3Jc6YqFZ20gteRJ/4tBpjQ6RWvp",
-	"iF4qJ93083FGmdWssDarlw3qLwOYm9og4kkPRiOppJv+hM7IlB+VRpdonMT616WslygdFvYu2ByHHvXQ",
-	"tNSgsAtjxDQoxrWNdtqa4qxpqS/+iqmjrj/kKJqxWqqjyDJJQBf5cWvBI5FbXDyUl9cidfmU6NkijCTm",
-	"mY3AlpiT5PLvrB6SqVCp90pfKd+ILN9CWm4Yq4Tdf+cyS+BKV3nmef2VtAhXMkPP5VNaLZ04XpLOyV02",
-	"yaAnvsPaQXBoRt4mpsdSgVBecHgkgVTY2n8yGHjeMn8q9VK6HQz8lhZhU13i3LqegqrynOe+YA8Ov7Dt",
-	"5fa9k+k2L2aVB67vDey2HflrHF+zQXq9cxjH198dnv2p02Iju2rlBtjouppoiyDCydN2eK2sehERG53P",
-	"WWxEbOyd8m6Mu7dx+7Iftp6R5U/Pupp17G4Bv+utroHdlt1+izTI+8YOWP3MbkZStHJ52YIVKmckWjBY",
-	"6EvMCBRLfsRFP2F0C1IdG2RkYfBeTeZw/UpYj2cZHZGY4dBtR74ewKJm512ga7S6eWDVDoClWFDDLxh7",
-	"8Np1LhK7Y1o/3hLP6t+JAX7Qrk1wvOUFFsKr7fNbkWqUy/GEMeKe57e0LyMcnj8qOrzAnqVar1nSuebC",
-	"OngEhVSV83R05+QL+21WEs32MFtCFxyOdcf+U23deYnmfNJ1Iroy+RSoDXHQk7cv5laa6Yo4VDOV98jT",
-	"VJlw4jxFMt46kf2FcAL8e5CsxIwkmk5kydDSls9r3+/SUP495HKE6TTNkW0ChI03Jz//fPTzqwhe/uXo",
-	"3csXEfzzH/9vs3OKcVmd08POpb46PgF6edc6JyhyN5l2M1tv3kKpdf7Agm8Kl2gymbogLqS35FixYYNG",
-	"aW5Pky0KgzD5hdY5CkWzd638xMdlvap069plluO5xVSrrAPCb/0LsFKlOMPe2mTaGNDaFUm3zTW5YJvo",
-	"VlCKVODbgFY1YNYc/b1UXfxVZ0BvfIhFkaXYdsKwBQ2lwZG8Zv3RICuuIFWG151QIygEtDxPJ0J1Rare",
-	"HP4Ae3t738PJux/AyQJri51BGKxX3zlqQmEEz+BcHItL5Jjr6hVUFs+LjmN7Wep0AoXMcxmOdm7uP3B8",
-	"ufYKfQexoB4bUU5kCnWjzoUz87KrQ+M2aCa1qQgTnWfW5xYshXY45ldrzUtTzavFdSTjDtlDNEMNu2Ws",
-	"ydcMOkUwMrqYz3ugoU/evAaHRZkLh8NZaMdNhINkO2NRtf3BB1tuEnDiPVrYaIWnSN1VGYQOfmyb0DMa",
-	"pQW3XFoHVxOZ4wJ3EW2e5NXf+UDNGoELH064UzKzjGKwe9gt8fRAsg1azJjpnGxrY/sCz+okxmhOuC0J",
-	"pRYez4uAFbJzpQaxwDzvyf/Wobd5Ml9XTVnfnGxrSB0kExD+DoWST3bd4woLXAnqWr/8z1BWvmolH1sr",
-	"+QSKyEfRPm5VJIzD7Fy4+2oRZGoJqdD4VJh5PSI4Wz6/AnPnxH9Mb/mqqnxVVf7NVZWa3D+H8vJa2g6n",
-	"V14nz65BSWXIxFunqc7u4crWnTqH007kt3njaJI67teEP+/rROGVRnV2YJ0O7OfuhOSi330JpCOR50RW",
-	"56mu1Lqw7Sb0erLV5G3RWqnV+US6e81X9yuktffq6Fx+HnxWXRKZR225k2WBW05vseNUqj/i7Qo0ubzh",
-	"zs1Ei8cwv/Kuk32DI4N2sso9PFPoUFUFrcgZOR7jvON0BVcJnbun9dzvj9HmrV7JexBuQ3RrtK3MgoFx",
-	"hzhb7b7kke5BhG+QmeehTxNZ3zv9v0kEBb+KL03A7BP6pwkJZb5Co2MZPBEWvWD0LZ/WASN2/9NEUo0b",
-	"Yejb0EQ1ClqnS87FtFWBHWjInHgVWixjtJ9gbXRuRo9u8b2Hs1pFVrP1dYd4L5AgYDBIy24muMLWOsiv",
-	"xNRCQrxICodZAlqBrdIUrW2DsWlw/613bfktKytdxquymFZOXuJ5SHFa15xvdw0bWLvvSgvwh8oYQrZF",
-	"u4/Du1ApJ3MvXKWxDkqjL9pY3rLyWHtJJ5i+/z36PA9ceyG1wrWdkDRrgOPvmTekbf7e6Ts8LHfq83UQ",
-	"vk10l3lekBAb50KN6UuJIp3MCak71HmPb4AqK7VUrjYzbkfkZim1njtTYzvxdBUOLp7+8rnc6uvxa/+s",
-	"ymmwQNbWTwM536ai3leZqZewtszjZaeVkW76lpblASRK+b9whWvnPU65MoG/lEKap2DJ0uN8rESUcsti",
-	"atAlTcGMz2OZpfpTm/c4ne0mTHcT0be33HuVW4ne3TH9e5zePrcfpWv6CxQGzUFF1t9yNWJQB8Hp9z5N",
-	"lA+SWRb3m404ca70+UVSjfTyWL+UaEQIZ19KKy9kTlotWbN1bgTHc4WC169/AqlGaFClwRwZwuXr1z9F",
-	"8PbVa6HG3t6tiTsYtBZMpRRJOK1qxeTV8QmbNj47HoyuuLYpxDR91kltMkexsgs6dwTeJAeHORbIWXZS",
-	"hby9fqxi9ZKzUHS9NwiIaRdTkcc+jd6nJMNBEy8SlZugcjIVDn0ec6xQcmZNchDS5HjkITxngENcDQZ7",
-	"KZ8Hf8WkTvwjzCA8aTCCgdtGz1iF/Kr2ElhlSoXh/IsL7Sac82kjnzsxEfloHvl8HlCsmoS6hZUmITUd",
-	"pG1y+Bn6+4OdYcsl4qNkMK6Y98XK10DO0vA4T6NAoVwfQhbfiny9oH/SBE+B38ZqzfTwWde9PhzQ89lh",
-	"WhAGQWkXKyMcbjFfwax17vOFuVcT4XhL0llIRWURNng1PFrUPmv/u0neihVhJkYLWbX0u3YqBRmwGcGk",
-	"VYIcq+RD7BXGuDeEuNfv9+NeBHFQ21sPbxLYSPzTBHTpKXEzeJOwKSdIQo5eEquNJgk4qOVcS+vf+o7J",
-	"LKEvgY1QuVyigbqKJFQrXxnpHCeS6e6y5ZDNKhqH5CZD+ViMpQronxB3T7xT1nJ1YgQJH0lCmMZJizuD",
-	"AWyEWkTYGWwSmvvSPjp+PaKDVGMkNFLa0QEEoUKQXqi58Llv0E598y28DsCrjVWTT14KQ9utU+CigN1W",
-	"5qhcPoU0F0XpC1s8xme0ONoTlMJ63ETiah6bLOwOBp5shApuYHbp1edlUOSQsIhLGFZHqqwcmCpHO1xM",
-	"wZYWtEI4eXe49QT+59tffoZMp1XBCVKzgjvO0Y58maSwsUoWs00T2EgntE8HlRttPSEtT6jp5lMQIf2Q",
-	"D5dF/SzTnqRQzTOIhxgskaugmZi7EglnYCQYJaGI2Zfied8oH3lTBhUrv7Oazpfq9ZZrn5YKBAk+dZFg",
-	"rDYkQ3O+MpC22Z5/sU5rw26yg3epEKsfq3ecyMmnw1zF8+u6mudBAJqdISwTw4VB8d4yP2kaP7CxCiCu",
-	"oTSrV/XCQQbJ0EJm/4KOIgiNCCqVo7XzK+HDsoSE/lA8Mg6J0OerRpOa/ufqTRMmGo8FPpbBgjrwDNho",
-	"PNHZA9tZaBvc28lidVzieXf4ESup4EoblusTDOD0QHlAoGIHdsh5tWIK0gHvtcyFVPnUe72ddL54V7I8",
-	"gH/+4//CwREcHB+Bf1DbAKRakn7h9Zid/qA/IMVJl6hEKXvD3l5/0N9j/dNNWJfcFqXcFnL7cmebh9oW",
-	"LQ/nuEvT+1G6iDN3ef+1vw3Y38aW1qJq4m9jCHaHhxppQ7Gqnz2w3a7DPnjZVbcjLCLOgllQkv6GRlt2",
-	"msRKOhY3FpFjlc7QkKmHXyMnjzIOALnFzOyFYsLdweCjZbMvTtWV+O9fzcGpT+e279fRNXyz3u1W0R93",
-	"2bm7y1xdA3fau7vTrGzuJuo9Wmdl84Vl3GuNeToKYBhioWz/ru6toiQ2n6qiEGba5aUuOsBOxCbGloy1",
-	"hhDOaJyVdLLNabTep2U748mFviRWykz2gV0mj5BQHLFm0coVJ+ZPj7TCCKzmqJkkXfR6lsRFiivpYyE/",
-	"mF3ZnDEH75okYuK9ThcyfQpJyPlNYhXo1Qtzn9HMjPyKmJSnPs6f5gsWQtI40ZzSTfsg/2NVDzuEQdJF",
-	"cXOJ2KGIHK17rrOPVzXSWcpwM2+BO1PhzSek9a6E8xV1LDUMGdwBfF9p/mPTPB/IatJbn9oX4t0rheNy",
-	"9kjkvY5kYpHkE8Rutjx9s86U6SvlKevRlo9T1cTd0GhgArfcarHp6Z1ejEmZlbX5QnI+Vu37LTb8HRbf",
-	"7h18u3v47e5h90UQ3+4eXu4E02lW7B+r2+/E6MPBrMqHFrNkIXiJ7VUt7x4cwulZ0oekHStnnXUwK4ag",
-	"oUi4e0PlgkQ82eorhPssZW/+zqjTbjSaNdkOF4vcnH1CHjFb3eoKtwc2eHO+coSPzRFeLHjJSGEl2ip1",
-	"1uIGHvoreEGd5dDJAIKh3C7PfmBbLkLOXmBS8I73CNIQjsm1yIKP0bp+rI6pJRlg2mRoMIOLaTBQHdGF",
-	"zPrATVJdoM/h8Z7Ep8EMtUkUqyS495OIDBjPkeh7K08l2Efz9DcbtNlGrHzKIjRjEpUmqsrzZEaqy/fv",
-	"NOmD88k8zLfopevOSvL3IeHKXKMu4n8tLVG/vT/hizHh153t/KVzn5o/cFiks0y7xi3Cov+mvGF3rf3U",
-	"d718aXZCR7VA3S02wj9XM5HtDzJbrUr84rnSPLNomMQskbhAJzLhRARSpXnlvULJQq5Z0njj2qTJNMjO",
-	"PZ01ctvpwEh8Xb+uHF/O0WZnXETjS2YaB9g+C38ZEv7m67NjtVyg3VxhtlqK/x75ffTiM4hvTjNZLb7/",
-	"xSlzf7B/d4/mvhPqsLu7zrqWbwT4j2EDr9CxsJrjBPdkBNsh22W1K+FtCCjA2IgUR1VeJ8gAc4JhO33W",
-	"Ol2WmAVlwWcKBV5CxPfq+CSYF0T+ttQONpKjn9+9fPPm5PjdwfPXL5NNHsr3DCqLgAuZ+UtAicYdlEJm",
-	"7D/h8TY4mqSt40cTXRkfJw0TehfhZgRWU19TKQtiLKQCHoy95Ck+BbZs/MV5pDa8Oj6xIarB62x4Ipeq",
-	"WxctRe8EPBrswgWOtEGaSVrSXQI8fNmAdLSaPGMudYE1gLwZFQJtpANZEBasJpvR1pFaskREmmLpSCnT",
-	"bsJ3ftmnM03Gq0qV9cD3ib000lSlE6OVrmw+9VP5qyw4i4IG80sWagpVaZ1BUcSKBoeN1TddRK27EvZ3",
-	"d8kUvNI1ZjSpLxwcY7h6I4rvV8pRXGIEWjHy1oWPBOrUaGvrJ5atTTRbBPoc+f4EFSsfW+ZYQ42HIUCr",
-	"PFTHUtVb8nEg5nRs3IiMY2kXyMHHmRefiWgWHq/tx0eDPY5nNBNJBaXRY4PWsgALST10yrHie8boPL2M",
-	"IWRQomhS6ib1BpImTy/huJCPWxKgDYqsoaawBcYgGoQxKowbAihzY3UJtJAO9y8q1OaT9VYIthr0V4IU",
-	"+pA591XUfSRR9zHPsU6QXX11Yc0utakpxwfCdAnNXU1EQF/qeqEvKswDFL0cgg2CypwY3VxPsNfJOtvG",
-	"Z5ivlusH9n19SUzNgzc4SuYf6cqhgcrWDMxXrOfywggz3fTs6qKSeUZCNFZSbRVY6NCTOxFs7MycL9FY",
-	"aQndmowiL41mL2LVlOcEVT4kRpCW73mycHxX7tOALn4FE1GWqGys5oUdiRgU6aTeXzeLDIn4ITH+k/K7",
-	"ds7/Sn7noynE75qc/68OuY9PbR5z+Hb6VahL6NOmjxYF1nh6FxV+CLkZN2u67lp2coiMsf+qvoQnCgVq",
-	"/nLbjRyvZVrXFW6SCpKhadJmSE21MzWsyb7iCymawiaaibr44EBQcWNVpwwu+dLJevfuc+/B4wwbDsE1",
-	"g8isLhL1XoHtpPHmz8cE+M8OrLDEWxR5P82l/kMIazjW/oUccM12b/XA8WF9ZQYfmRk8bxOdJ112ffu7",
-	"Ohmn1yf9VsJ3J7375JKZyR7803oUeE2TdtJYzaFionaleTc7SBeIlM3UxlffdN+4zPMiAp/pz1fjcS6w",
-	"N9fr7LYH1vfdjDjOz+Gzp3XWXJ1cQ5Zgc6FfH37k5ZAdX7TFe+2lI4UhR1/oYHjRssWEFllqvxUsoIbt",
-	"apDWlfntopAVHvi3rSz3f1MnfKs84VYuEFDsKyP4xH71mQxkypMmkGKLGdTUfnbTrppgvGvXDZyeEYbV",
-	"FRSnZ3NFDadnhFUN3zj94Atvmj+aIEpp+62/atNPdcGIGBax9MeI5sN+TbJ/f+4PK1hG+oUkO89pgi6y",
-	"xKOamzj8IPWKl8dZSnrSI06GsGQ21CpOg8WzOozZ9aLLxZQyncxrR14xYv2+uaAwDNSw6OWBjoNDabFu",
-	"odU7hGFvzm7+fwAAAP//",
+	"7H3tdtvGkuCr9GEmx1IGpEhKchz6h1eJrVztOI7WtmZnR1CEFtAkewx2I+iGZF5fnTMPsc+wDzZPsqeq",
+	"Gt8ARdmaKDc3PsmhSADdher66vrqT4NQrxKthLJmMPs0EB/5KokF/n2U2eU7kV7LUJwpfs1lzK9iAVdM",
+	"tlrxdD2YDd4vBYP72NHpCZOGZZUbvcE1jzN8QKSpTgezAYdbDY1Zu/f21hu8litpf87sz/O3XC0aE8Vw",
+	"kenMMj1nKV6vjB8Jy2U8mA1WmbHsSjCumFRWLETK5qlesQmzmk3G44FXwCLVNY9lxH7NRLpmCU/5SliR",
+	"MpwJAfqJx3OdrkT0v+CWOjxH7jljU6kWzC65ZZEWhiltYTDTDZ9divqD0rBVPg3bueIRS0QaCmWHQoU6",
+	"kmrhMc6MWMlQx1p5TKfMas1WXFWANru9L0bz4Puc8oV4o+0JIab+PglfCIS9xNxnIZj+bYFmmBChQuSe",
+	"5r+/FYngVkTd2C4fX8hroZi9keFmQqD7uGUrbSzTCm/fGra3mTrV0Rttf9BqLhdZ2gQM6B/oWaRsyWHx",
+	"GT2C/PBBrDthM8Ky4TDNVKKjIU/k8INYw7q+PXtz+vPLy6PTk8t/efV/KnDSrbg8YQkIAPivPP4g1r3s",
+	"SZe3YMxrurHOkrfeYCl4JFIUB//2iu6FFzFhKhMrtXIoWGYrroap4BE8ynBUthLG8IXwGBC94SvBuMG/",
+	"r3S0fmJYgLcFo4E3SMWvmUTk2jQT3sCES7HiMJddJwJQVlIxwXHysg3JEcuU/DUTTEZsDnyylMbBwpW5",
+	"EanHeGw0k4pAwnV7YlisFyyWStwPkltvUPIf3IDyqw3ViRUrA1yNZAVzSPgZaW7gDRRfiVy+DarzRWLO",
+	"s9gOZpOxNwABwS2SrH16MPAGK/5RrrIVXB17g5VU7puXw5kzMQoyHYm4C2N4gcnIY2dvX5PEERFyCdsJ",
+	"9gJYsODr6XGwOyMGnx4+ZUkqlcVlDpc85SG8vq9upF2CdDYJD4XxWPB1wHY4fsRibhmfA2NFgmQaWwmu",
+	"iBhkxG64YW5uXyFL7wI7BL4feLBYwV4wNAKQbUXEjFisQF0xpZUAbXCzlOESaFysErv2WDAK8PHRKBj5",
+	"CtiIlBqK31RweyNVZIa/3gi1P3w6nH57la9Jwu2yXJIVYi3aSBQr/vG1UAu7HMymh09xIfLvE2+gNNJD",
+	"wq0VKUxw7vsZyMchfk7H+PHtMX09oq9HL+Hjqbvp6fgQPyY/4MdLvPjt+Bg+nn03po8Jfrya+n42efoM",
+	"fpw8G7/y/Wzq5pqO8YnpePqMvk7p6+ExfX0KX/fHY3j0lXvm+Nkx/Hr8ij6Oj78b0uf39PHSfT3+2vd9",
+	"/2KA/JC/6C87L2a+P/rm/JfR3sX5L3sX3/zN90ef9r3b3Z0Xs73+q7vf/NPAa/KaN/g4dLJ62JLwGwnT",
+	"Y03CdOqVGblQxmNXPPxgYm6WwgDROBIawd+jUUFrA6c92xx0inozW12BdDGWpxbIm1s26eN0VC7djH4H",
+	"n9O/O7n9VEddvO4UEygSGTl+fnrAjt79cHLCYgErZxhXEYvkQlpDYlureM1kZJgBnFntKxpmxI7Ummm7",
+	"FClDZQL8x9nBdMqCXKvSTEG5BLR0TZ7kV+Fkut/NgnJr7nt60GS+CjGeHw3/nQ//Oh5+d/Fp4j09uL2D",
+	"xpr2Ab3JoHqLsdxmZjA7mE4J5WdvX3frxkRHTwzSmVARyFmQi/RjkKVxQPadU0X4y25bHM98xRXjV0bH",
+	"mRUsWFqbkJSDv0yA4+p5YehMxwfPuhmiLaozI1Im1VzfQ2qfvX3tq4rcJkts10OhDXDxqhhmsKo5MzXX",
+	"H19gtrcHxtBklKT643pEBs9ICbt3PekmjURHZ2m8tXAeHzyrEcizf2jpfP6X5cX5e0v/nyYX5+/MxYvZ",
+	"Hsnl8/Px8Luj4TEfzkcX38zKb7PRxTe+f7HzYoY/Xnyz++Jv5798tffif/j++eyX4NPfbi/+uXY1/6sh",
+	"8198BVL/xVcVuf9i9xu84cX5L1/BozsvZl+Nvtl9cV9tUOUSoCwgQaSwnEM2a4kKL2xWFG0NcQukaBKt",
+	"TLl9bhjmoVZWKKQ6niSxDDnIib3/MCAs6ptv3rv5/qdUzAezwVd75c59L39yr2fPDsCVfNE1Al01e2Tk",
+	"o3XbFmU9O322E/Rt7INdUIOVXcTHXLh2g+Hu3HObDVxrfGAoo+2eOXlJ0H/Pox+5FTd8fU/Mg5WJpnxz",
+	"r+cU6AeRWJaKeWZAJALhsIPpd05UgmxMhU2lMJ1bPzcGbUdEBE+293mAYeHWwRtkKhU8XLY3d26sUGcx",
+	"7Q2vYG4eLkW0ae6e+zfA8OXE46aecxmDQksJf6A2loKFPI6fs4DgDJjha8OW+qZkSnr6iUGPQ6p4bB6R",
+	"qN6KXzNh7D2JatVyJW1k44bn6QFW4G5/lUdqG1U1mXR4k6Rbcj2fpDoRabx+tBXQ0frzV0EaYNoz0/R+",
+	"vdEo+S9lN+e4azP39nbN/Pw3f4AuPBq4w7WUEqDo88B1VNr+z3c/v2n6t+B6DeGcwW1MX/2HCG2vLxEf",
+	"K56gKevP3QlQpj4ofaOOpYhbXrc5/EhMqpUFbVkSDdhhHjNZuGQcbH/AQSJiMEAjEfehkm8cMxJzqQTb",
+	"+SDWhvEUZIMRQyOUkVZei9273+chOKW1FloJdvb+ePiMcBvpMAOlD+ZE0KS5gFy0S259dZUK/sE4pUBg",
+	"0vQzhy9gRZ1WPMCIHA+sGLcs7hdfcfZBrFnq3KPwlFSMK9qC0fYNsUXm9WOw5kux4ir6bOZ0C3pKdn2D",
+	"EFMRc6AAjymthmDQeSzS2VUsym1SymzKr0WKWIXt2B3+68exE9sUjBK34nwmBDwMKQc0WlAXLY133zG7",
+	"9NYpcxQrrWFpFotHU7THOr2SUSTU9kTUko1cXvJoJRVLdYz+iWKnWF0Dk83nMpSwgolIkSm1QofPFyL/",
+	"X3Fxw1REQlnJY1MQDwAX5NAFCN5j4fnEWVSFb397XJcopCHyOIjIYfpS4gUZKD4mIiSvLww+NDISaEZm",
+	"qXjOlC5MQudcgmXGkM9jIfSNtsc6U9Hn4TKP8sxxiIfZtMGYhYIVH6WxqDwKyw/VGJDkPBbCPhbefgY9",
+	"dk8qRAhBWb/X+jVPmyHjg8m+xzhpcw2UOWE/ye97TSmKMEtT3FbsiCoWBsZeY5wLoF4Ju8T44FEc65vm",
+	"hvFgfAgA0E2IYhT1xWIs+XVnMM49gKLajfsg2qDw2FJMjFyYRTSMrwQj93Np1R2MDzGSxtlNqtEBiJDp",
+	"1FcHk313qYafEtGPZ4ic8oX4bDMkbmchbNyqNbMWgCq+bLPnYYigHqjfOEAjrl8NTFbD6RvH6InCP5AR",
+	"wheCnMGI3aCWx+E10g7gvkp0321L79q9PpbcOtWR+d14+TznvWklLGwcrSvJ4dZzKQH3AaudjPBAfsdN",
+	"GRZsJ+hMjwh2PVakP/iq7q5spzvA7bbfxemrTT5Ot+UrdnlPDIsEj2LYyybcGBGxm6UEI9T66oZLMGhI",
+	"dgLcMajkfCeXC9Mbbthc2HAJ9L4T5D9bCbtEndlg9/Hk61sxT4VZHqM37wsMdGM1bPHv8EeKhTQ2ha0v",
+	"zuqciA9kHOWD1oBIsqtYmqWImNVuWfGlTIeXkpUvQoCNHm1RCE9fuv/+yWU9NDbgK5cpQg5vXtnSgomD",
+	"nhwdl1tljKVXQ4MbN+O/SQj/zo13nu8B2PxiK+BB9KaDyO3em3tzpxmveNTWsI9Nhb8jlUiyvthaNHL3",
+	"Nomg7n3CVlLLKZiHi6A4VeYiKIUGoxQ6L8+sA8VVeCcVXwkgF5cLJ3yVy1Iv5+KqOANFs9Q3u7ku69GE",
+	"j6l2ML/m92RtEUQn6jTVi1QY05CahU7H2/J9NmaTAA8rRTGD1gYQ7sgfkool+ei3f0gLbwOaMNYqLbvK",
+	"zBosKdtjZYF51oM0Z52BOeUIm2aD23UiUiQXMysNS185y7KwH5sM8bvghm5CfnxB++jk5Bat28hvreUm",
+	"s74p+R5ppc8UgKhT+df7WNu0xqsruch0Zn4o3dCtyKPgqUiZ1R+Ewvw/ijQlXKaMFynzXVnsKmJCIjMd",
+	"OQARkhn7noYEtnPZ7aRvEjk0IkyFpT3/lcaErqI4JAe26jRHinAGW+9LVC7UV7fwEXxQ+gblgPiYuBBA",
+	"S+rmZmFzdheo6539ja490ourbiT52Xi8HyL28U/n8HB4w/Uo0FZBVh49rAP75dzzE43rlTFJj5ULg1HH",
+	"FpYejzGSVIfCGODOV8pKu/7cEEYtz/Ph/O4yyh3tebptO9H2cbBXvCPlqs3nUkm7/knYVIb4k0t1kCL/",
+	"di1zEKUVK3MXbk7dE/nQAKpL5ONpytcuYS7P3TyvTHFR3OmyGG69wQ+x4MVYlQ0ujyIJSOfxaQXgOY+N",
+	"aC7Kq488tPEaJIQRFFc3HqOcBeGuGT1rBd/ZTpnc4KsgT28I2A3uAdCcuJFGsBsZCXKmhwAtrLi4Fuma",
+	"dpa7npOs6Nx0hQ5uD4deqs5wvsurHo/J0qivSpFp0Zl4TFt2q5kJdSJqcD1nKotjnPsKM7vxgqmCO6Lk",
+	"803VDVns1Dwl3lbzS3/x/Y+YqPpxcuz7H789vvjnzkzOPOum8wUwyH6z1EYw7lYeXgdhxeBfy+1gPJev",
+	"AUuJ3oK7X2Mz2N9UfpuO6beu2zrerkHf+atuQd0GywGaPIjvLTpw9QbLD8BujuV1BVdCYSIiS8VKX5Nn",
+	"qlVf0Kwf8DYQ1WkqkFgQvTfLGq3fcEN0hk4zXtLQpiXfDmFe8eZdqCs29nVk5aq3VSNWyAukHvHRdgIp",
+	"umvd/rKhzm10JwXQoF0vgU43yp9pv4pU81gulkgR91y/1nul3IrLw1VHdQiJVEMBPIyHwnbrkK2kyizx",
+	"0Z2TN963kghWvEMJQhceTnXH+4fa2MtEpJfLrhXRWRqvGdwDEvTs3csapJQjVIJKlTowVcQtvwyFsj0C",
+	"6CW3nNF1JtHSmUuRdhJLJAy88mVeE9Iaiq6zWM5FuA5jgaFXwXbenr15c/LmR4+9+reT969eeuy//vP/",
+	"7XZOsUiyS/ixE9QfT88YXLwLzqXgsV2uu4Wti7EkWsdPDKNb2bVIIxlapy5kzX8hFYhguB8mayoDN/mV",
+	"1rHgCmbvgvyM6jXJVNoIu4xicWlEqFXUgeF3dIEZqUJRUm8eNdkZA+wKtNvullKwynQ9nCIVo3uYVjli",
+	"thz9g1Rd8lVHDK5QJErxlailDGF+BktSMZcf0X50YQkmVSQ+dmINsODI8jJc5p7sxvsc/8D29/e/Y2fv",
+	"f8D4Uu6AQRS6JAF62Cv864BPF4db8GuBtZj9EGRGXK46lu1VosMlW8k4lm5pa3N/wfLFmqz+DmYRepHy",
+	"ZClDlt/UCTgKL9NfMmucZVLEp5Y6jgzVHLdKvrAWMLeaW1PVzeK8wukO3YMRT77qxnqWxlsWo3lUvl+r",
+	"h4ahz96+ZlaskphbMStLvjAQEexFqKr2PlF24W3ALP8gDNuplK2Buasi5h6gsU0Av8EoFbxh+JPCo3Xp",
+	"wqsyiczfegHXFgVNVGZ0p2ZGHYVoJ9y1ZLpj2YIsSmFa021Vam/IrE5m9GrKraWUKnRcVwE9urPXgmgI",
+	"z3vKv234rc7m25op228nqxZSB8s4gr/DoMSV3Xa5HIC9qM7ty38MY+VPq+ShrZL/BkPkQayPjYZEakV0",
+	"ye19rQjYanGpREol8nU7wjlbfnsD5s6Jv8xu+dNU+dNU+Ts3VXJ2/y2Ml9fSdDi94rypzhaclLgOHdvc",
+	"qqN7uLJ1p81hteXxJm8cTJKnVxfJ9fd1oiCkXt41JG8TRHN3YrLpd2+hdM7jGNjqMtSZ2ha33YyeT9bP",
+	"3kZgQc3lUtp7zZc/t5LG3OtBa+NL57Pq0sg4asWdLFdiaPUQHadSfYm3y/Fk+4U7X8ZrLkMd8q6VdWmX",
+	"fe7h0qATKlsBRDaVi4WoO057pIp7uHtakn5fxpsbvZL3YNyC6ba4N0sbG4w71Fm/+xJHugcTulSlYypU",
+	"2t47/b9BBTV6BPw3+qeBCGXcY9GhDl5y4+rA6c7necAI3f8wEeXjkzIsM2BzEjRWJ9ijxWQr0UGGKIn7",
+	"yKJN0S73d1tyLkb3Nvje3Vr1sVUJX3eI90oABlziUc9q9e21juIbvjYsAFkkuRVRwLRiJgtDYUwVjcUN",
+	"93/1rld+h8ZK1+ZVGRFmVl6LS1dkt+12vvqoe4Gtn+3dAf6QpSkQW3Pfh+FdlikrY1KuMjWWJam+qlJ5",
+	"ZZeH1ku4FOGHz7HnceDcC6mV2NoJCbM6PH7OvC7Z83On7/Cw3GnP50H4KtNdx/EKlNgi5piuaBJMdzWd",
+	"7Nxpzr9zlaEqSrRUNt9mbCbkApTczi3N2E467aPB5uq312Wjr4dg/02NU7cD2do+dey8yUS9rzGTg7C1",
+	"zkOwwyyVdv0OwHL5Z4n8F9Hj2sHMynkl2+w5wzQpTBULyqSnoGikR3ksZQswlyRVvo2b7taDv95RylSP",
+	"Wwmu3TH9B7HePHeRlNWannLqjjLY/bW7lDpzkFLuRnkvQBRZ+Fw54tLahPKLpJrr9lg/5wmsPGbX0sgr",
+	"GYNVC7vZPDcC47lcsdevf2JSzUUqVOi2IzN2/fr1Tx579+Nrrha0382Z221oizRlUEzOMPnx9Ay3Ni6L",
+	"PNUZ9jx0MU3KOikyzX1lGja3x2hLzqyIxUrYdL0LljelbY585atXmIVSJOfmdfumWTi/oP5OVEDPjop4",
+	"Ec/sUigrQ24FVd37yiUqBlsm4QV5oiimQVKfD6IIRG6VPH3l8quqIKDJFPIU8y+utF1iaa3xKHdiyeN5",
+	"nfgoD8hXZSeQOqQBo0mojQH1TqLWU+PJrOISoSgZW2Qo+3xFvVHLXD3M01gJruyI/VQ2IOlI6nP2J0zw",
+	"nBrL+GrLZgblo/sjdoQtGMpMa2zrorT1VcqtGMbUaauy7vWGvTdLbvGVpDUs5JkRbAehwdG86lrT9yJ5",
+	"y1dAmcJrFC9jSbhzKjkdsOthaWHeT8dXwSefDEZ/MGP+YDQa+QOP+c5sr/x4G7CdooZCJ8SJu86bJNya",
+	"GRa4HL3AVztFrbUzy7HHLl2lB4MyoS9gO66jcUL58dhdznUxvkmltZhIprvbGbuEd144JHcRy6d8IZUj",
+	"f1c3hLarwa6lXlGji5Xw1NSb7bgepWwy3gUyp/5QVMULC6kWAsioXsjrFWW7nW27+wp7fdXsS5WnwHmO",
+	"uo2MhbLxmoUxXyXU+oUoPgLgsJV5USwgQKoRNRk2HY9dKrJybmBXfBm5wgIeswBVXIC4OlFJZqnaatas",
+	"dJdmU1+gvBEnlsJ71D6VG1+1+wWxnXAJ72lZZufDZ2DlcbXefc6qrZJI1TebL5HM2K4vUIlGwFFZWqbT",
+	"skmMNGUFnq/ozXI+b/XxbFfetRqHAn7y5qG+2pGIzXrHUHjN6vx9vWlajXdGvnqPiZy4OihVSF7nLbmf",
+	"OKSZkmCbZXTFzU+MrxyKcyyVfWxJOUinGSrETBdgKZzS8FimYmFMHRIqxAIipEUhYpwBo9e7yQY5/9f6",
+	"0AbINK7OFGMZqKidzGA7hSc6emI6G/A693bQ7JoZkOx2X3wlFbvRKer1pXDoJKQ8AVShA9vlvBq+ZtIy",
+	"fNck5lLFa/J6W2mpqa+k1jv/9Z//lx2dYC4+/ZDvATBPXqSG7JjJaDwag+GkE6F4Igezwf5oPNpH+9Mu",
+	"0Zbc44nc43LverKHQ+3xiodz0WXp/UVaDzN38f1zfxtDfxvutJqmCXVpd/sOwhpYQ77Kf3tiul2HI0a6",
+	"K78PqAgki4ickfRXkWqDThNfSYvqxgiBsUqbwpAh4a/QkycRBoBsMzO70WR0Oh7fL+W9ksh93nYFTwv7",
+	"Nt/0td23k8PpeNztoN3HZvQ1D+z++NZrzzMu5il3le2Znh30TTT5rmuii60T95tY7SqEoEs1khgBiR4Q",
+	"yruGL5Zmr1KFjY9M7n6kVuaDD+3f/VDZJ+vWGxxuA1m94xM+tcU83RVfRefyux6vdPfBnWJRO9NyyK86",
+	"0A5yhS+AYgcFz1/AOL0iYQ8zhsl9ZzpD5yt9DVoD9ckT05YELnfaQyOqkhYPeg5+0kp4zGgMEEowuz+W",
+	"+Wpgo4Pp6VKhqcNAoqMRe1/kS4OasXolw+cscOnNga+caCK7hZK3UWfdgDwmQYOp4thj3uXHg3hRurjf",
+	"mTq+yoedsXHQJVxqOeeuj7Yw9nsd3bdjLo/jnwpfU6UqC1+0hjtybgHc1TKpMjagsjiuZIgPMpNeuv7w",
+	"sN5aCZyoax6wNbacZcMxED1Tby1YOstUbuveFZtm4vZL5PgmpL/qRjfu+/I0+gpSipqC/Xuj/ecuhN85",
+	"z8R7lIVA335PoVbOOchkDtB7SPp6Q9o/pf0GaU+c2it0t5fzjaSOXguwnSLlkWs9M8LVuiYiHRIZ48Yg",
+	"0jeKZOrhkGyLXKwX0tmJ/w1HOuySpIcLC9ixyXyPDsasr6qHO+zQAQ5f7x99PT3+enrcfQrC19Pj64nz",
+	"D5QdTH21+UCIETsqS9kAmNY2mMxS2k+QD3zGzi+CEQuqCSG4MRuXFT8wFPZiwt34FdixmUEfTpcFW+al",
+	"1g9MOu8mo/KWPXeqxu3Flxq99TS9ybSaVbffyPWafAvGZXnWipOx59U6nOmWQqyotplM0QwuR7hbDO4f",
+	"Xg35fm2Ug0NABUZYtjg1Y2tRWS5QfyUr9lqAe7YXjK12wH+Kxg2i8WXDJw5KFYRMoqOKWKQ16BGKeU5T",
+	"pyR0brFqq09sqJ8HBDBXCWUChdk8Frrga6x55CIKxo58dQp38lQwnUZ4hsHV2rmjLAgIGY0Y3hLqlaCM",
+	"PYobPHdOJxN4vgpcMC/wWJBzBfxdYUXnDakLonLQ4jV8RQnKrBgTxFUApmRQyqz2KTxFsnA9dQ8FOFy0",
+	"3TmIdCqS6M0s7JKCr6UBMWjuLwHxIELvzvvo6LkvF5QuoDkd5/HKSZ4qd95IbR+PDg7aeemDzAzha8rj",
+	"STszcTZwBW+NhMDZgE/G4+Gz8eKqEuZ1Kdt0vTgjqibJDw4bkpwym9F5URXFw3nyrDuHcTaYjqdPh+On",
+	"w+nh+8l4Nob//n2wWSeUGbuDE33DBxUt0asMLsrIoeSJHEbietgF5nAyaIp4evluGX9RxHgP7yPvMZzd",
+	"2XMslxKw6tvL+kbH1d+/pJ9u5cLJD5DZVjk0m4E+iGaAtWoI6opGwK/9+mDvk4z6zeOfScHU5X4h78sK",
+	"kJWwHFjdY1KFcUbu/KCRJBwUYZSqlEVxilEZHRW2qM17LXnYSlhnFvt6VzUTVj9SrWMRuThAg1ZGtWb2",
+	"rrGGr9qdNYoz6fot08+xSU9ePoCk/cMI06IipCpJx88akvSPJXXvZVljpme/Zf079ykfjA/ufqJoeg8P",
+	"TKfbwNXu3POPIc1/FHScTE2g31Oe77ls037/9jsX0GeLlIdinsVFZzwU6LNq+YqxOklE5Mx3ytR1KgFk",
+	"6I+nZ87zAVLcJNqyneDkzftXb9+enb4/+v71q2CXud572crl2zDOrmREh/Ny7OCXcIlHm9N4O5jNoQ2e",
+	"ucGWOkspT8lNSCG6XY8ZDc+mmTKML7jEg7wxcJvKUDyn/sl0oCUY8j+enuVNURHOQrVhqxhjvVb2DGeH",
+	"4ym7EnOdCobd/2E34fBBZXvSNnt9IoLIw+MSXWBXYhg3zGit4NNlSi25YTwMRWJhm6TtEs86M8/LvQVt",
+	"XjJDyCfxCCOtVbhMtdKZidc0FbWSwixGGIxA5mrNssTYVPCVr2BwttPfacqr9Co6mE53R+z9jc4po0g9",
+	"xeQUxCv5d/CEjVjwa+ExrZB488YDgOow1cYUHZLRESbSIfa1Fti/SPmKcrsw1p/ToUuQUoTVhVT5K/W0",
+	"0b4SmPxTRtGRicr0tNy1dTjeZ72tIIGCXVItrLKv8CQ6WE8yFYAYFF8VKe3L/AWCIk8+wLwMyhsCRKeC",
+	"RwU3uVdACsLD/W05rktgqI3VZZe4dPTHtE3ylPfSUihsjjIRfWslWM+v7+3DTat1w2FX7ub4UzU+kGq8",
+	"z+mXgkdlY/d6s+Sk4/TI6Dl8wS712AKKhOdDnj/pbaLHvBn8bV5j0ge7Y/O8iqWt/zaB3DytcjO4lZqa",
+	"vPBl23cAWPreAK614DdWxjEqyK2OGwUq2hp2V7uzDeT3FQZ5YVT/UaE5ynWaS2yb46A4awFQ69FpovU6",
+	"pEKhP1Znyq3sy45+1g9iYrpx3ekSO4CzmnG3u525madw77kzEvqtzSPzIW8dmFsGO5g7RT/pzIqU0XG5",
+	"ZR+jWF6lPF3vkhK9ymQcgWnnK6mGK7HS7kl8CHBjSrdvIlIjDUi0Is+cbKTyQtnrPPcTuHTZETtyloLr",
+	"bfvcERNBsORJIpTxVd0EA8MHJFX+fpTqTYkddUumcngEqH5fHY7HLOg5xOKOxu3d5oErAnVFmV+q6wte",
+	"LotF78HM1YLUO07YAO1QzPFHSKSqn4KyLdM3TwV/II4n6gVK6mUfIOEqj1akQE6ed0mCTy5r+HbLMFPF",
+	"EegSmTDWkreH9FzrBDrxYycWH2WYd7zYBeM8EmmR0A0bOFNuUIq6AGyVVpTcw0zwCEX03ebPV3kxSysA",
+	"HmSpi3lTtAmd6ZgxxSpnnrj2JeT23AuKEHw9kP/19Dg/laflaqzw6/1sejqO5eU2QaDfMlhEVbmrhLJv",
+	"2wfF5NtuIh20PcqSssJOceGmyXjLeHoRk3Ixj3Fe431+cVuvm2tDhBcxWDmZHCKdeNXaUUe1h+MO+A4/",
+	"F77J5LCAcIuIvVe7Z9p5z8W9jC1HdBsjPcgyW8vjjmOG/hBx/a6Dax5ENn9flYEVdqDzv5CstpfEFQrv",
+	"FL+U/Vf6Fl1oW8+d6C/y0wv3niutzkM35FLHc8rwWfSnFWH+4vGd6zheeYySt7GHNhYNkl8xt2OeGHp2",
+	"18MsWUxBep6X1+RZ+DyOi2HNiP0FwfEVedTqgf4n2ElrEQuqiE4RaFnRCU0NN6rkGcCN1bJxXtZLVavH",
+	"e4L37yrlsH8H8ftJNX5f0Mx5X4H/uLd8fwKirxFDatTSN6M0zZr38ZZxmrLyPK89+Jwo+MF0a+lYKeze",
+	"KB8d/v7AwfBHTHtqBLdLOw3FkUydfKpIyJycnSJ0NedI3dWq6/MLYLu8/vz8olYSfn4BJFNljAatJdKM",
+	"KrQ6CvWKqIyAaIrdk3oaVVEqPSrrxXGjDSA1SpRI/Dp7uSW4iz6GrljGQdwep1VHoeeYZWtge52b4QUl",
+	"l1HR8nCGdisaGS7rFjwZ77gPLtq7u4EKvdUe6NSFA5pV35WnXVrb7cXt/w8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
