@@ -192,7 +192,9 @@ type Pod struct {
 	// Name Human-readable pod name.
 	Name string `json:"name"`
 
-	// Url The pod's backend URL, the one /servers lists and /demand/{podUrl} takes.
+	// Url The pod's backend URL, from the server's pod URL template: the URL
+	// that `/demand/{podUrl}` takes (URL-encoded), and that `/servers` and
+	// the registry list while the pod is in a server pool.
 	Url string `json:"url"`
 }
 
@@ -252,7 +254,9 @@ type PodDetail struct {
 	// Name Human-readable pod name.
 	Name string `json:"name"`
 
-	// Url The pod's backend URL, the one /servers lists and /demand/{podUrl} takes.
+	// Url The pod's backend URL, from the server's pod URL template: the URL
+	// that `/demand/{podUrl}` takes (URL-encoded), and that `/servers` and
+	// the registry list while the pod is in a server pool.
 	Url string `json:"url"`
 }
 
@@ -374,11 +378,20 @@ type PodID = string
 // PodURL defines model for PodURL.
 type PodURL = string
 
+// AuthUnavailable defines model for AuthUnavailable.
+type AuthUnavailable = Error
+
 // BadGateway defines model for BadGateway.
 type BadGateway = Error
 
 // BadRequest defines model for BadRequest.
 type BadRequest = Error
+
+// BodyBadRequest defines model for BodyBadRequest.
+type BodyBadRequest = Error
+
+// DemandBadRequest defines model for DemandBadRequest.
+type DemandBadRequest = Error
 
 // Forbidden defines model for Forbidden.
 type Forbidden = Error
@@ -391,6 +404,24 @@ type NotFound = Error
 
 // OtherError defines model for OtherError.
 type OtherError = Error
+
+// PageBadRequest defines model for PageBadRequest.
+type PageBadRequest = Error
+
+// PodsUnavailable defines model for PodsUnavailable.
+type PodsUnavailable = Error
+
+// RefreshFailed defines model for RefreshFailed.
+type RefreshFailed = Error
+
+// RegistryBadRequest defines model for RegistryBadRequest.
+type RegistryBadRequest = Error
+
+// RegistryUnavailable defines model for RegistryUnavailable.
+type RegistryUnavailable = Error
+
+// RestartUnavailable defines model for RestartUnavailable.
+type RestartUnavailable = Error
 
 // ServiceUnavailable defines model for ServiceUnavailable.
 type ServiceUnavailable = Error
@@ -491,7 +522,7 @@ func (w *ServerInterfaceWrapper) GetPodDemand(ctx echo.Context) error {
 	// ------------- Path parameter "podUrl" -------------
 	var podUrl PodURL
 
-	err = runtime.BindStyledParameterWithOptions("simple", "podUrl", ctx.Param("podUrl"), &podUrl, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "backend-url", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "podUrl", ctx.Param("podUrl"), &podUrl, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter podUrl: %s", err))
 	}
@@ -573,7 +604,7 @@ func (w *ServerInterfaceWrapper) GetRegistry(ctx echo.Context) error {
 	// ------------- Path parameter "modelId" -------------
 	var modelId ModelID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "modelId", ctx.Param("modelId"), &modelId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "model-id", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "modelId", ctx.Param("modelId"), &modelId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter modelId: %s", err))
 	}
@@ -683,6 +714,16 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 }
 
+type AuthUnavailableResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type AuthUnavailableJSONResponse struct {
+	Body Error
+
+	Headers AuthUnavailableResponseHeaders
+}
+
 type BadGatewayResponseHeaders struct {
 	XError   string
 	XErrorId string
@@ -701,6 +742,26 @@ type BadRequestJSONResponse struct {
 	Body Error
 
 	Headers BadRequestResponseHeaders
+}
+
+type BodyBadRequestResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type BodyBadRequestJSONResponse struct {
+	Body Error
+
+	Headers BodyBadRequestResponseHeaders
+}
+
+type DemandBadRequestResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type DemandBadRequestJSONResponse struct {
+	Body Error
+
+	Headers DemandBadRequestResponseHeaders
 }
 
 type ForbiddenResponseHeaders struct {
@@ -741,6 +802,66 @@ type OtherErrorJSONResponse struct {
 	Body Error
 
 	Headers OtherErrorResponseHeaders
+}
+
+type PageBadRequestResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type PageBadRequestJSONResponse struct {
+	Body Error
+
+	Headers PageBadRequestResponseHeaders
+}
+
+type PodsUnavailableResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type PodsUnavailableJSONResponse struct {
+	Body Error
+
+	Headers PodsUnavailableResponseHeaders
+}
+
+type RefreshFailedResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type RefreshFailedJSONResponse struct {
+	Body Error
+
+	Headers RefreshFailedResponseHeaders
+}
+
+type RegistryBadRequestResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type RegistryBadRequestJSONResponse struct {
+	Body Error
+
+	Headers RegistryBadRequestResponseHeaders
+}
+
+type RegistryUnavailableResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type RegistryUnavailableJSONResponse struct {
+	Body Error
+
+	Headers RegistryUnavailableResponseHeaders
+}
+
+type RestartUnavailableResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type RestartUnavailableJSONResponse struct {
+	Body Error
+
+	Headers RestartUnavailableResponseHeaders
 }
 
 type ServiceUnavailableResponseHeaders struct {
@@ -916,7 +1037,7 @@ func (response ClearAffinity200JSONResponse) VisitClearAffinityResponse(w http.R
 	return err
 }
 
-type ClearAffinity400JSONResponse struct{ BadRequestJSONResponse }
+type ClearAffinity400JSONResponse struct{ BodyBadRequestJSONResponse }
 
 func (response ClearAffinity400JSONResponse) VisitClearAffinityResponse(w http.ResponseWriter) error {
 
@@ -1038,7 +1159,7 @@ func (response GetPodDemand200JSONResponse) VisitGetPodDemandResponse(w http.Res
 	return err
 }
 
-type GetPodDemand400JSONResponse struct{ BadRequestJSONResponse }
+type GetPodDemand400JSONResponse struct{ DemandBadRequestJSONResponse }
 
 func (response GetPodDemand400JSONResponse) VisitGetPodDemandResponse(w http.ResponseWriter) error {
 
@@ -1160,7 +1281,7 @@ func (response ListPods200JSONResponse) VisitListPodsResponse(w http.ResponseWri
 	return err
 }
 
-type ListPods400JSONResponse struct{ BadRequestJSONResponse }
+type ListPods400JSONResponse struct{ PageBadRequestJSONResponse }
 
 func (response ListPods400JSONResponse) VisitListPodsResponse(w http.ResponseWriter) error {
 
@@ -1240,7 +1361,7 @@ func (response ListPods502JSONResponse) VisitListPodsResponse(w http.ResponseWri
 	return err
 }
 
-type ListPods503JSONResponse struct{ ServiceUnavailableJSONResponse }
+type ListPods503JSONResponse struct{ PodsUnavailableJSONResponse }
 
 func (response ListPods503JSONResponse) VisitListPodsResponse(w http.ResponseWriter) error {
 
@@ -1412,7 +1533,7 @@ func (response GetPod502JSONResponse) VisitGetPodResponse(w http.ResponseWriter)
 	return err
 }
 
-type GetPod503JSONResponse struct{ ServiceUnavailableJSONResponse }
+type GetPod503JSONResponse struct{ PodsUnavailableJSONResponse }
 
 func (response GetPod503JSONResponse) VisitGetPodResponse(w http.ResponseWriter) error {
 
@@ -1592,7 +1713,7 @@ func (response RestartPod502JSONResponse) VisitRestartPodResponse(w http.Respons
 	return err
 }
 
-type RestartPod503JSONResponse struct{ ServiceUnavailableJSONResponse }
+type RestartPod503JSONResponse struct{ RestartUnavailableJSONResponse }
 
 func (response RestartPod503JSONResponse) VisitRestartPodResponse(w http.ResponseWriter) error {
 
@@ -1697,7 +1818,7 @@ func (response RefreshRegistry403JSONResponse) VisitRefreshRegistryResponse(w ht
 	return err
 }
 
-type RefreshRegistry500JSONResponse struct{ InternalErrorJSONResponse }
+type RefreshRegistry500JSONResponse struct{ RefreshFailedJSONResponse }
 
 func (response RefreshRegistry500JSONResponse) VisitRefreshRegistryResponse(w http.ResponseWriter) error {
 
@@ -1713,7 +1834,7 @@ func (response RefreshRegistry500JSONResponse) VisitRefreshRegistryResponse(w ht
 	return err
 }
 
-type RefreshRegistry503JSONResponse struct{ ServiceUnavailableJSONResponse }
+type RefreshRegistry503JSONResponse struct{ AuthUnavailableJSONResponse }
 
 func (response RefreshRegistry503JSONResponse) VisitRefreshRegistryResponse(w http.ResponseWriter) error {
 
@@ -1772,7 +1893,7 @@ func (response GetRegistry200JSONResponse) VisitGetRegistryResponse(w http.Respo
 	return err
 }
 
-type GetRegistry400JSONResponse struct{ BadRequestJSONResponse }
+type GetRegistry400JSONResponse struct{ RegistryBadRequestJSONResponse }
 
 func (response GetRegistry400JSONResponse) VisitGetRegistryResponse(w http.ResponseWriter) error {
 
@@ -1836,7 +1957,9 @@ func (response GetRegistry500JSONResponse) VisitGetRegistryResponse(w http.Respo
 	return err
 }
 
-type GetRegistry503JSONResponse struct{ ServiceUnavailableJSONResponse }
+type GetRegistry503JSONResponse struct {
+	RegistryUnavailableJSONResponse
+}
 
 func (response GetRegistry503JSONResponse) VisitGetRegistryResponse(w http.ResponseWriter) error {
 
@@ -1894,7 +2017,7 @@ func (response ListServers200JSONResponse) VisitListServersResponse(w http.Respo
 	return err
 }
 
-type ListServers400JSONResponse struct{ BadRequestJSONResponse }
+type ListServers400JSONResponse struct{ PageBadRequestJSONResponse }
 
 func (response ListServers400JSONResponse) VisitListServersResponse(w http.ResponseWriter) error {
 
@@ -2285,102 +2408,147 @@ func (sh *strictHandler) ListServers(ctx echo.Context, params ListServersParams)
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H39cts4lu+rnNKdrth3aFl2nL49zh+3nM7H+N502pXEs1MbZkyIPJIwIQE2ANrWpFw1D7HPsA82T7J1",
-	"DgCKkihb7s7H7E7yl0Xi4+DgfOMH5uMg11WtFSpnB8cfBzMUBRr+88/PjNGG/irQ5kbWTmo1OB68nSHM",
-	"mkqoPYOiEOMSAaklVGitmGICboZgRYUgLP891sX8gYWMm2XDQTIw+EsjDRaDY2caTAY2n2ElaC43r3Fw",
-	"PLDOSDUd3NwkgY7Tp+uUnECj5C8Ngixgog24mbSBFqHsFZoERGk1SOVJQnOJ5oGFUk+hlArvR8lNMqiF",
-	"ERW6wKCXspJunapTh5WFGg3UYspzSHr8S4NmPkgGSlQ0bMmdu/MVOBFN6QbHB6NkMNGmEm5wPJDKfX80",
-	"SAaVuJZVU9HbUTKopAq/kkinVA6naJhlP+kCyz6O8QuQRQLnr1/uocp1gQVoleMx1EYqx9uZz4QROS0T",
-	"rqSb6caBrUWONqFl5agcWDlVFnYEZN9lUOLEgZg4NFBgrgupplChUBakgythIU7krmSOu6ANjEX+wZbC",
-	"zmhQoQpQGrCq3TyBbJhRi2w4zMDitKLpxuiuEBWELi1Ta+FmC55WvOzi1l1tGcuN92ThefsS1dTNBseH",
-	"j75n7sbfC/52JPJMTHGdt/QUVFONSe6sE8YRH4SDg00yQPKxQQTukAD/7045ONNFnxS8btSZLqDWBWnO",
-	"zgE4Dd8fQYmO95y2o5BT6ezuBkbL23lcCxqIuv3l3cnev4u9v432/vD+40Hy/dHN7wZrHE0G13tSXYpS",
-	"Fnvobc4g/A40DrpNrBOusYPjo8NDv8Tz1y/7rVStiweWRQ1VQRK/Lvawk82cq+13D0++O3z+3eHz4XCY",
-	"7T5me2HEFZmVKrY53t+nt6wTUEqHRpRRIndBWhB5jrUjOdd6CCcKxNjqsnEI1J+EmschIkBPtlO4xqIB",
-	"qSZ6Vfd6lC5ZVitWojVd2qQ8tS7OTbmd7gSW7jXcoas+o6MflvTnh6QrDbz8/3u8v//uL2lq99//fl0Y",
-	"SGwN2lori2xln4jihXB4Jeb0K9fKoWKrK+q6lLmg/d7/q6VN/9ih9XcGJ4Pjwf/aX/i3ff/W7nvHxlP1",
-	"KsZEyJLkw4DBSWNpQ2cIuShL4l3HRV5Hee2fL7TcD56UBZ07kNnZqs/pU0/mE1G8xl8atO7zM+E0qB4b",
-	"K1i4vARIYJYeBGI9p5g89vVfi0vPtRnLokD1+Zn0J2ZRbrBA5aQoF4pLopIJeSGKSqoMjC7xa/HjVJHi",
-	"ibIN5D4vT04UNAqva8zJBvpoa8/KAlmhGoOPycvLQBQU6IQsyW5O5SWqr8WkV9o9140qPj9/gkuCQqMF",
-	"pR3gtbSOlEf637UwjhwDidCkRHRfiyc/uxmaLyY1c9A0X4jcvXtvY3ZKI7zfScA2+YxyiqPRI473BVwZ",
-	"zbGmm2my16k6OngYXnUNEuhLNHAAP8knw1R9Jaa+QXMpczxX4lLIkvz+F2AuRwQUh1o/O4las6DgGP4k",
-	"yg84h53s0v/ReZklzNL4xmdvPvoJuuuTLgSDU2mdmXNoTw9OGjeDk7PTVO1kgv6O03eH3/16e3GuiCpt",
-	"5N/wCyj+T9JaDs8qUZIsY5GAqMZy2uiGnWeMdjv+ZPjVOFMbnVMmPy7xmXLSzb+cZZRFNIWbc5Kvw5ib",
-	"GAfzpCeTiVTSzX9CZ2TOj2qjazROYvx1KSOJ0mFl7+LNWegRhyZSQ2gsjBHzgQ+MY2j+rjPF+7alHv8V",
-	"c0ddfyxRtGN1QkdRFJKYLsqzDsETUVpc3ZRn1yJ35Zz02SJMJJaFTcDWWJLn8u+sPgZBbv+D0lfKN4Id",
-	"AZW03DBVGefZF7LI4Eo3ZeFt/ZW0CFeyQG/lc6KWdhwvKebkLrsJCCC7w9FBqrh2wEmNfywVCOUdhxcS",
-	"yIVl+ybgaDTytmV5VyIp/dkivyUibK5rXKLrMaimLHnusaUUjF/YLrnDO+sINIS3+j6v6mbJf0nT69Fo",
-	"L02vD56n6fX/ef7+972JMmWDGxfAqeLVTFsEEXaelsO0cuhFSmx02Uk3E1Y2rWgrOeG8exm3k/2/O88O",
-	"R/5ZX7Oe1a3Id1zqFtJtuWayqoO8buzh1Suu0VCgVcrLDq9QOSPRgsFKX2JBrFgrwqwWWZJbhOrMIAsL",
-	"s/dqtiTrV8J6OStoi8RChm7b8u0YlrQr72NdG9UtM8s79J4Sa2svWHrw2vUSif2l4j/eUiYe3ikBftC+",
-	"RXAZ8ylWwofty0uRalLK6cwtVSy227+1dRnh8OJR1VNC8ybV+siS9rUU1sEjqKRqnNejOydfWW9LSbJY",
-	"w4KEPj6c6Z7159q6ixrNxaxvR3RjyjlQG7Kg52+eLlFa6IYsVDuVL2fSVIVw4iJHSt56hf2pcAL8e5Ac",
-	"xEwkml5hKdDSki9iIW9tKP8eSjnBfJ6XyDkBws7r81evTl+9SODZn0/fPnuawD/+/p+7vVNM6+aCHvaS",
-	"+uLsHOjlXXTOUJRuNu83tj69hVrr8oEF3xQu0RQyd8FdSJ/JcWDDCY3S3J4mW3UGYfKx1iUKRbP3UX7u",
-	"jzt8qHQr7bIo8cJirlXRw+E3/gVYqXJcSG9MmXZGRLsi77a7pRXsKt0GTZEKfBvQKjJmy9E/SNVnX3UB",
-	"9MYfOCnKFLtFGM6goTY4kdccPxrkwBWkKvC6l2vEhSCWF/lMqL4y/+vnP8LDhw//AOdvfwQnK4wZO7Mw",
-	"ZK++M0crfKpB/AzFxam4RFBa4WYKGosXVc+2Pat1PoNKlqUMW7s092/YvlL7gL5HWVBPjahnMofYqJdw",
-	"Nl5284mTDZFJTBVhpsvC+iO7tTo9l6hj1Lw21XJYHAvYd/ge0hlq2O9jTbn1CQKxWyuEfW8BLJSSpJsE",
-	"bL9gl7T/0dfSb8CJD94V3O7o2OTzKtaMY5B9T2LL5YVtWnIVXeFZMQG9sp0s+Yo1G98Ri2WLusEVbXTI",
-	"K7bonuZkG/Fd1pptvf722Vk34OiRwCA/d8RnvIPbblcgcCOrY7j2r+H7vzn5T+3kP4Nf/yTO/Fa/bBwW",
-	"F8Ld1ylT5iKkQuOP5ZfdcqhdfPl44M6Jf1sY8M3zf/P8y54/as+XiAVeSttTkikjYmoLwawDyGabprq4",
-	"R6FV97pwp50ob6sV0STxVKo9nLtvis+UJhH4EzFgfu5eTq5WhddYOhFlSVJ6ketGbcvbfr2Jk23WFovW",
-	"Sq0uZtLda77Yr5LW3qujc+VFqKj0OTgetVPslBXuOb3HZT2pfkstJujk+oJ7F5OsbsMy5X07+xonBu1s",
-	"U/FyER+haiqiyBk5neJyWW+DVQmd+6f1Rvi36eatNbN7KG6rdFu0bcxKvH6Hd9hcXOOR7qGEr5GN53MP",
-	"Yti+dvpvM+Fi1u/xqFh8xuopCaEsNwRI7NJmwlIgKFxAOD2OxxlcnKaJpJq24axvQxNFEbRO1wwQs02F",
-	"PWLIlniTWKxLtJ9ga3FuR09uqQyHvdqkVgv6+g8gx0gcMBi8Zb8R3JC6nJRXYm4hI1skhcMiA63ANnmO",
-	"1nbZ2Da4/9L7lvyGo5G+XFBZzBsnL/EiAHC2zY67XcMCtu67MaH6sTGGhG01jeLDR2iUk6V3rtJYB7XR",
-	"466Ud5Imjl7yGeYffk14zAPHGplWuHWJjGYNfPw18wZQ4a+dvqdgcWd4HI+Iu0p3WZYVObFpKdSU/qhR",
-	"5LMlJ3VHdOzlDVAVtZbKxaj9dkFuSYnx7CKM7ZXTTTK4uvvr+3Jr6cTT/kWD05AsbB2fBnW+LUS9bzAT",
-	"Sdja5zHZeWOkm78hsjyDRC3/P26olHzAOUm7P5qvhTSPwVLixGihTNRyz2Ju0GUt+tijLBb4Y2rzAeeL",
-	"1YTpbhL66w333lSloXd3TP8B57fP7Ufpm36MwqA5adys7wpKCAfB6Q8exMgbySaL+y1GnDlXe/SLVBO9",
-	"PtbPNRoRDlsvpZVjWVJUS/llPLnn00ah4OXLn0CqCRpUeUhHjuHy5cufEnjz4qVQU+qVqqjcEDNW0yhF",
-	"Hk6rGJi8ODvn1CbxvDK64WsL4cTNYyJi5p6kyq7E3An4zBccllghY8CkCqiyYapS9YwxEjquDYJg2lWg",
-	"7NSDvD1gFk7a0wzRuBkqJ3Ph0KNsU4WScR/ZSQBx8cjH8IQZDmkzGj3MeT/4T8wiLI0kg+SklQhmblc8",
-	"UxXQP10SOGTKhWF0wFi7GSMSbeJP9meinCwLn0eppKqFe61QmgXgNEjbIsyZ+0ejg+POVSV/hgPThm1f",
-	"qq5mMp91QGKMIqhQKDeEgDHbgCYL8SdN8Bj4baq2BC8vuj4cwgk9X2ymBWEQlHapMsLhHtsVLDr7vnwb",
-	"62omHC9JOgu5aCzCDlPDoyXdvfa/W2hRqkgyMVnBfNLvWKMJPmA3gVnn3lmqso+pDxjTwTGkg+FwmA4S",
-	"SEPY3nl4k8FO5p9moGuvibssIjRaBLtnAUGWpWqnhaiGsBxEe83Nd8wWcLMMdsJ1tRoNxDsO4YralZHO",
-	"McxJ999VC1hL0db3dpnLZ2IqVRD/jKx75mucli8eJZDxlmQkaQypOxiNYCdcM4KD0S6J+aUoGwTafj2h",
-	"jVRTJDFS2tEGBKdCnF65EeCRWdAFZvkWPgZgalPVop1rYWi5EaCVBOm2skTlyjnkpahqf+3CS3xBxNGa",
-	"oBbWyyaSVfPSZOFwNPJqI1SoqpaSDEbYL4OihIxdXMa8OlV148A0JdrjVYCwtFzaO3/7fO8H+H9vfn4F",
-	"hc4bvntGqu2g0tZ5BHECnDMJm6psFQuZwU4+o3U6aNxk7weK8oSa7z4GEcBxvLns6hc4cPJC0WaQDTFY",
-	"I+UHXpn7YG4LNhKPsnDxzd/18SVI3vL2hlGq/MqinvOFIL7OEW8FLd0d8pu5crWP+BNvGqVqRzI3l2/2",
-	"0TK784uVK1A7dpcvP0Uy2stNHq3npCvZ9Uq2P/CPv/8HnJzCydkp+Acx5qRQhvyZ95sHw9FwRI5a16hE",
-	"LQfHg4fD0fAhxztuxrHLvqjlvpD7lwf7PNS+6FTUpn2RxR+lSxjHyAIV6zvA9R2O7Fddob/yGeJcf6mR",
-	"vG+q4rMHtr9UNQRvK2M74hxJMhbBKf8NjbacpKdKOjZvFpGPmpyhIXPPv9YunxZcv3erONWVq1WHo9En",
-	"w/auTtUHg/avlvg0pH078nT0Dd/Su9+5AsVdDu7usoTy5k4P7+60uER0kwwebUPZ8jUb7rXFPD3XAZhj",
-	"4QboXd07VzQ4XG+qSph5X1W06mE7KZuYWkoOWkV4T+Ns1JN9BhX6GortPQ6s9CWSUSKlfmDX1SPAKxP2",
-	"ZB3kLBkbeqQVJmB1qtwMJcU+1wtICwVK5P8DWpJLp4wfgrctpJLsjdOVzB9DFhCQWaqCvnrn4fGd7EWv",
-	"0CB47WM0Kd/VDRBa0jml2/bB36QqDnsMo6xP45ZgqeEmJVr3RBefDkPfC+y+Wc74nGnw5jPqeh/8dgOq",
-	"P/KQ2R3Y903nP7XO84ZsVr3ttX3lGHOjc1w//E98lYtCevJ8gszNntfvsUHxodBXymvWoz1/LhKVu9XR",
-	"YASWjoNZvylkmFKwJGN4zKFL5y53qlbvcde62DsY1kZfz4emUWQrFLrvDp9fHoTQvGoo+MNukJIqHsXH",
-	"UTxe5qk4WdxxIGLWIlDvoTnn9sGYPYZ377MhZN2zWI6JRgsoOA1FztwHwmNy6ZQLbnDmC4TV8oco3vWL",
-	"zaLJfrgjf/P+M9qEBXWb7/c8sKFa8M0CfGoL8HSlCkMBKulSrYuO9nvub9D9eIreq/AhEeteTn1gOyUo",
-	"Ph1nVfCF3QTyUO4vtShCDcu6YarOqKUwlGIWaLCA8TwkQJT7gyyGwE1yXSFMjK5CpepxSHNslpCa+vJx",
-	"lkAWYRD0dwcHEWo7y/q3GLRdRqo8wgzaMUlLM9WUZbZQ1TU4yALt1QGJ9WnuS2lJde39tVZMSTjubOc/",
-	"Q/O5lZtr5r03TKNgkAj8D1Xsw63WEz9T8bVtAW3Vimp2bAD/3GwB9j/KYrPf/9mblGVNbzV8Adqs0IlC",
-	"OJGAVHnZ+JJBtgJEyri+o4vWtToddJ2LIbpx/PGArsEhQ0EJNU7kdVsDOWL/LAsf2N95gTR0Ozzc7Gd/",
-	"jYc9ffoFHCwDDTY72H9y9TsaHd3do/0eA3U4PNyGrvUby/8yuv4CHfv5JXW/p7bvB7zD5uT+TSgpw9SI",
-	"HCdNGSESwOp+3IVAW6frGovgzj1WJBgMUr4XZ+ch4Cftt7V2sJOdvnr77PXr87O3J09ePst2eSjfMwQV",
-	"AsayICdzxSruoBay4IoGj7fD5wnaOn40043xJ2VhQl+0203AauprGmVBTIVUwINxnTTHx5S06CJVMf9/",
-	"cXZuQ12b6WwNH1+ltS5ZO78R8Gh0CGOcaIM0k7QUXQR+eBy2dERNWbCRGmNkkE90wlELRSkWhAWrKYuz",
-	"8ayOcoX2G1N8DpWLsrSPFxGKD2Ya65nvoZ000lzlM6OVbmw591P5q/Z8jk6DeZKFmkNTW2dQVKmiwW/7",
-	"OljSuct9dHi4O4S3VzpKRgt+4OMR5qtPc/j7LyWKS0xAKxbeeDGLWJ0bbW18wl+Yo0SSWF8i3+9WqfKn",
-	"i1xtjnIYjuiU5+pUqrgkfxLAlo7TD1HwacoY+fgpVbG4zkq0OCCNGd6j0UOuaLcTSQW10VOD1rL/CrAO",
-	"2uVU8XeQaD+9jyFhUKJqQVWzuICsRWplfDLgT66I0QZF0WpTWAJLEA3CEhXGDSX0pbH6HFoARP2TOrVl",
-	"uNYGxxZZfyUo5A7YqW+u7hO5uk+5jxEiufnTatFcahM1h22E0zW035IhBfpanz/5qs48cNH7Idghriy5",
-	"0d3tHHuEa+wbjzHe7NdP7If4EYtog3f43Mo/0o1DA42NBszfqC3l2Agz3/XmatzIsiAnmiqp9iqsdOjJ",
-	"nYg3dpFw12istCRuLabEe6PFi1S190RCJB+OxinI9zZZOP50Y/hIY6BgJuoalU3VsrMjF4Min8X19ZvI",
-	"AMUO0OjPau+6qO+N9s6fb5C9a1Hf30pmn17bvOSQFG0UXRKfrn50NDDK6V1a+DGczt9sWVzrFJnCWRVX",
-	"mOJHQhKGBID1Xw7dKfFa5vGi1i6FIAWaFjhBYapdhGEt/oYvzLdXW2gm6uLL9SHETVUEja1Vu7PGhAK3",
-	"r7ExxoIPxdpBZBFv3fnUfz9r6+3dT7DuZN8dPo8fAlvLxDsaeb/IJX7/eIvq2T9Rla1d7q1lNt6sb8bg",
-	"ExuDJ12l86rLxWn/LUGW6e1VvwP57dV3D/dYpOyhgqwnwda0QJA2aw6Y+Qht8oVwkC4oKaepbTW97b5z",
-	"WZZVAh7rzZ/uYjSoT9cjvumB9X13Ez555wOuxxE3FeEulAm2Hxwbwh+ZHMrjq657j1U6ChhK9FB3w0TL",
-	"jhFaNanDTjmfGnbvA4gFEK57LWBDmf1NB+f837TS3gGo32oFgoh9MwSfuXi+8IGsedIEVewYg6jt72+6",
-	"uHmWuy5y/N17krCIoX/3fgnW/u49SVVrN9599FcvBvG746KWduhmBoW7kqqww1xXLIiBiLX/g2D5YK6F",
-	"ew+XvvdtWehXYG/e0oRYZM1GtZ828INEitfHWYMh6QnDEyylDTHEaaV4gcRffP5w/TqdzGfL0ZEPjDi+",
-	"bz+gFgZqTfT6QGehoLSKXO/0DgelN+9v/isAAP//",
+	"7H3/chs3k+CroJhNWcoOKZKS/Dn0Hz4ltvLp1rF1trW3txpFA82AJNZDYDLASObnT1X7EPcM92D7JFfd",
+	"jfk9Q1G2Nspm40qKImcANBqN7kb/wudBqFeJVkJZM5h9HohPfJXEAv8+yuzyvUivZSjOFL/mMuZXsYAn",
+	"JluteLoezAYfloLBe+zo9IRJw7LKi97gmscZNhBpqtPBbMDhVUN91t69vfUGr+VK2reZfTt/x9WiMVAM",
+	"D5nOLNNzluLzSv+RsFzGg9lglRnLrgTjikllxUKkbJ7qFZswq9lkPB54BSxSXfNYRuzXTKRrlvCUr4QV",
+	"KcOREKCfeTzX6UpE/wteqcNz5NoZm0q1YHbJLYu0MExpC52ZbvjsUtQbSsNW+TBs54pHLBFpKJQdChXq",
+	"SKqFxzgzYiVDHWvlMZ0yqzVbcVUB2uz2TozGwfmc8oV4o+0JIaY+n4QvBMJeYu6LEEz/tkAzDIhQIXJP",
+	"89/fiURwK6JubJfNF/JaKGZvZLiZEOg9btlKG8u0wte3hu1dpk519EbbH7Way0WWNgED+gd6Filbclh8",
+	"Rk1wP3wU607YjLBsOEwzlehoyBM5/CjWsK7vzt6cvn15eXR6cvlPr/5PBU56FZcnLAEBAP+Zxx/Fund7",
+	"0uMtNuY1vVjfkrfeYCl4JFJkB//yit6FiZgwlYmVWjkULLMVV8NU8AiaMuyVrYQxfCE8BkRv+EowbvDv",
+	"Kx2tnxgW4GvBaOANUvFrJhG5Ns2ENzDhUqw4jGXXiQCUlVRMcJy8bENyxDIlf80EkxGbwz5ZSuNg4crc",
+	"iNRjPDaaSUUg4bo9MSzWCxZLJe4Hya03KPcfvID8qw3ViRUrA7sayQrGkPAz0tzAGyi+Ejl/G1THi8Sc",
+	"Z7EdzCZjbwAMglskWfv0YOANVvyTXGUreDr2Biup3DcvhzPfxMjIdCTiLozhAyYjj529e00cR0S4S9hO",
+	"sBfAggXfTo+D3Rlt8OnhU5akUllc5nDJUx7C9H11I+0SuLNJeCiMx4JvA7bD8SMWc8v4HDZWJIinsZXg",
+	"iohBRuyGG+bG9hVu6V3YDoHvBx4sVrAXDI0AZFsRMSMWKxBXTGklQBrcLGW4BBoXq8SuPRaMAmw+GgUj",
+	"X8E2IqGG7DcV3N5IFZnhrzdC7Q+fDqd/ucrXJOF2WS7JCrEWbSQKHsdv54PZ+Wdoa0UKvfyy82Lm+6Pv",
+	"zn8Z7V2c/7J38d3ffX/0ed+73d15Mdvrf7r73T8MvCadXeBavxZqYZeD2fTwKa52/n3iVQc+/8X3M+C/",
+	"Q/ycjvHjL8f09Yi+Hr2Ej6fupafjQ/yY/IgfL/HhX8bH8PHs+zF9TPDj1dT3s8nTZ/Dj5Nn4le9nUzfW",
+	"dIwtpuPpM/o6pa+Hx/T1KXzdH4+h6SvX5vjZMfx6/Io+jo+/H9LnD/Tx0n09/tb3ff+iCzfe4NPQ8fBh",
+	"i/NvJFiPNQnWiV1m5EIZj13x8KOJuVkKA8TkSGsEf49GBQ0OnFRt76xTlKfZ6gq4jrE8tUD23LJJHwdA",
+	"odPNAO7Y//TvTi5wqqMuHuAEFggYGbl9/vSAHb3/8eSExQKIyzCuIhbJhbSG2LlW8ZrJyDADOLPaV9TN",
+	"iB2pNdN2KVKGQgb2JWcH0ykLcmlLIwXlEtDSNfcqvwon0/3urSk378rKhnl6sGm/HA3/lQ//Nh5+f/F5",
+	"4j09uL2Dxpp6A81kUH3FWG4zM5gdTKeE8rN3r7tlZqKjJwbpTKgI+C/wS/oxyNI4IL3PiSj8ZbfNpme+",
+	"4orxK6PjzAoWLK1NiPvBXybAfvW8UICm44Nn3RuizcIzI1Im1Vzfg5ufvXvtqwo/Jw1t10NmDnDxKntm",
+	"sKr5ZmquP05gtrcHStJklKT603pEitBICbt3PekmjURHZ2l8f6Z9/tflxfkHS/+fJhfn783Fi9kesevz",
+	"8/Hw+6PhMR/ORxffzcpvs9HFd75/sfNihj9efLf74u/nv3yz9+J/+P757Jfg899vL/6x9jT/qyEKXnwD",
+	"wuDFNxVx8GL3O3zhxfkv30DTnRezb0bf7b64W0iMD57VqP7Zn1KiT0pUdw9QHJAmUl6+czZLj8oe2SxA",
+	"2pLjFkjUJFqZ8rjdUORDraxQqFPyJIllyIF/7P2bASZSP6zz3sP6P6RiPpgNvtkrT/p7ecu9njM+AFfu",
+	"l64e6KnZo0MBasNtFtdjGWA7QZ8hINgF8Vg5dXzKmW43GO7NPXc4wbXGBkMZbdfm5CVB/wOPfuJW3PD1",
+	"PTEPWimq/s2zoROsH0ViWSrmmQFWCYTDDqbfOxYKPDMVNpXCdB4VXR90fBERtGyfCwHDwq2DN8hUKni4",
+	"bB8GXV+hzmI6S17B2DxcimjT2D3vb4Dh64nHDT3nMgZBlxL+QJwsBQt5HD9nAcEZMMPXhi31TbkpqfUT",
+	"gxaKVPHYPCJRvRO/ZsLYexLVqmV62riNG5aqB1iBu+1bHolzFOGk6uFLkl7J5X+S6kSk8frRVkBH6y9f",
+	"BWlg056ZprXsjUbOfym7d457NnOzt2vm57/5AzT5UccdpqiUAEUbCa6j0vZ/vn/7pmkPg+c1hHMGrzF9",
+	"9W8itL22R2xWtKAh6+3uBChTH5W+UcdSxC0r3Rx+pE2qlQVpWRIN6GceM1m4ZBzOBICDRMSgmEYi7kMl",
+	"39hnJOZSCbbzUawN4ynwBiOGRigjrbwWu3fP5yF2SmsttBLs7MPx8BnhNtJhBkIf1ImgSXMBmXSX3Prq",
+	"KhX8o3FCgcCk4WcOX7AVdVqxGCNyPNBi3LK4X3zF2UexZqkzp0IrqRhXdDSjYx1ii9Tux9iaL8WKq+iL",
+	"N6db0FPS9xuEmIqYAwV4TGk1BIXOY5HOrmJRHp9SZlN+LVLEKhzT7rB3P46e2KZg5LgVYzUh4GFIOaDe",
+	"gjpracx9x+zSrFPmKFZaw9IsFo8maI91eiWjSKjtiajFG7m85NFKKpbqGO0WxQmyugYmm89lKGEFE5Hi",
+	"ptQKDUFfifx/xsUNUxEJZSWPTUE8AFyQQxcgeI+F5xOnURW+gO1xXaKQusj9JiKH6WuJF3ig+JSIkKzE",
+	"0PnQyEigGpml4jlTulAJndEJlhldRI+F0DfaHutMRV+Gy9wrNMcuHubQBn0WAlZ8ksai8Cg0PxRjQJLz",
+	"WAj7WHh7C3LsnlSIEIKw/qD1a542XcwHk32PcZLmGihzwn6WP/SqUuSRlqZ4rTgRVTQM9NXGOBZAvRJ2",
+	"if7EozjWN80D48H4EACglxDFyOqLxVjy607nnWuArNr1+yDSoLDkkg+NTJuF94yvBCOzdKnVHYwP0fPG",
+	"2U2q0TCIkOnUVweTffeohp8S0Y+niJzyhfhiNSRuRy1sPKo1oxyAKr7usOeh66Du2N/YQSMOoOrIrLrf",
+	"N/bR47V/ICWELwQZiRG7QS3uw2uEKcB7lWgAdyy96/T6WHzrVEfmd2Pl85z1phXgsLG3rqCIW8+FENwH",
+	"rHbwwgPZHTdFZLCdoDOcItj1WBEu4au6ubIdHgGv234Tp6822Tjdka845T0xLBI8iuEsm3BjRMRulhKU",
+	"UOurGy5BoSHeCXDHIJLzk1zOTG+4YXNhwyXQ+06Q/2wlnBJ1ZoPdx+Ov78Q8FWZ5jNa8r1DQjdVwxL/D",
+	"HikW0tgUjr44qjMiPpBylHdaAyLJrmJpliJiVrtlxUmZDislKydCgI0ebVEIT197/v7ZRUk0DuArF1lC",
+	"Bm9eOdKCioOWHB2XR2X0sVddhhsP47+Ja//Og3ceHwLY/Got4EHkpoPInd6bZ3MnGa941Jawj02FvyOR",
+	"SLy+OFo0Yv02saDuc8JWXMsJmIfzoDhR5jwohQSjkDsvj8QDwVVYJxVfCSAXFzsnfJXzUi/fxVV2BoJm",
+	"qW92c1nWIwkfU+xg3M3vSdsiiE7UaaoXqTCmwTULmY6v5edsjDKBPawU+QxaB0B4I28kFUvy3m//kBre",
+	"BjShr1VadpWZNWhStkfLAvWsB2lOOwN1yhE2jQav60SkSC5mViqWvnKaZaE/NjfE72I3dBPy4zPaRycn",
+	"t2jdSn5rLTep9U3O90grfaYARJ3Kv91H26Y1Xl3JRaYz82Nphm55HgVPRcqs/igUxgWSpynhMmW8CLHv",
+	"inpXERMSN9ORAxAhmbEfqEvYdi4anuRNIodGhKmwdOa/0hjoVSST5MBWjeZIEU5h651E5UF9dQsbwUel",
+	"b5APiE+JcwG0uG6uFjZHd4663tHf6FqTXlx1I8nPxuP9ELGPfzqDh8MbrkeBtgqycu9hHdiv3z0/U79e",
+	"6ZP0WLkw6HVsYenxNkaS6lAYA7vzlbLSrr/UhVGL/3w4u7uMckN7HobbDsB9HOwVc6RYtflcKmnXPwub",
+	"yhB/cqEOUuTfrmUOorRiZe7CzalrkXcNoLpAPp6mfO0C5vKYzvPKEBfFmy6K4dYb/BgLXvRVOeDyKJKA",
+	"dB6fVgCe89iI5qK8+sRDG6+BQxhBfnXjMYpZEO6Z0bOW853tlMENvgry8IaA3eAZANWJG2kEu5GRIGN6",
+	"CNDCiotrka7pZLnrOc6Kxk2XGOHOcGil6nTnu3jr8Zg0jfqqFJEWnQHJdGS3mplQJ6IG13OmsjjGsa8w",
+	"4hsfmCq4o8FdiQrQBYl5CshthKR+woDPT5Nj3//0l+OLf+yM5MyjbjongE72m6U2gnG38jAdhBWdfy2z",
+	"g/FcvAYsJVoL7p7GZrC/q/w2HdNvXa91zK5B3/lUt6Bug2kCzT2I8xYduHqDaQmgN8fyuoIroTAQkaVi",
+	"pa/JMtXKO2jmFXgbiOo0FUgsiN6bZY3Wb7ghOkOjGS9paNOSb4cwr5h5F+qKg30dWbnobeWUFfwCqUd8",
+	"sp1Aiu7cuL9uyIsb3UkB1GnXJNDoRvEz7alINY/lYokUcc/1a80r5VZcHq46skaIpRpy4KE/FI5bh2wl",
+	"VWZpH905eGO+lUCwYg4lCF14ONUd8w+1sZeJSC+XXSuiszReM3gHOOjZ+5c1SClGqASVMnhgqIhbfhkK",
+	"ZXsY0EtuOaPnTKKmM5ci7SSWSBiY8mWeK9Lqip6zWM5FuA5jga5XwXbenb15c/LmJ4+9+peTD69eeuw/",
+	"/v3/7XYOsUiyS/ixE9SfTs8YPLwLzqXgsV2uu5mt87EkWsdPDKNX2bVIIxlaJy5kzX4hFbBgeB8GawoD",
+	"N/iV1rHgCkbvgvyM8jtJVdoIu4xicWlEqFXUgeH39IAZqUJRUm/uNdkZA+wKpNvullywuul6dopUjN5h",
+	"WuWI2bL3j1J18VcdMXhCnijFV6IWMoTxGSxJxVx+Qv3RuSWYVJH41Ik1wIIjy8twmVuyG/M5/pHt7+9/",
+	"z84+/Ij+pdwAgyh0QQLU2Cvs64BP54db8GuBuZv9EGRGXK46lu1VosMlW8k4lm5pa2N/xfLFmrT+js0i",
+	"9CLlyVKGLH+pE3BkXqY/xdY4zaTwTy11HBnKUW6lgmGOYK41t4aqq8V55tMdsgc9nnzVjfUsjbdMUvMo",
+	"3b+WPw1dn717zaxYJTG3YlamgqEjItiLUFTtfabowtuAWf5RGLZTSWcDdVdFzDWgvk0Av0EvFbyh+5Pc",
+	"o3Xuwqs8idTf/hyonmwvysG6UzKjjEK0E+5aPN1t2YIsSmZak21Vam/wrM7N6NWEW0soVei4LgJ6ZGev",
+	"BtFgnvfkf9vst/o231ZN2f44WdWQOraMI/g7FEpc2W2XywHYi+pcv/zvoaz8qZU8tFbyn6CIPIj2sVGR",
+	"SK2ILrm9rxYBRy0ulUgpdb6uRzhjy2+vwNw58NfpLX+qKn+qKv/FVZV8u/8WystraTqMXnFehGeLnZS4",
+	"yh3bvKqje5iydafOYbXl8SZrHAySh1cXwfX3NaIgpF5eTSQvK0Rjd2KyaXdvoXTO4xi21WWoM7Utbrs3",
+	"ej5Y//Y2AhNqLpfS3mu8vN1KGnOvhtbGl85m1SWRsdeKOVmuxNDqIRpOpfoaa5fbk+0Jd07Gay5DHfKu",
+	"lXVhl33m4VKhEypbAUQ2lYuFqBtOe7iKa9w9LHG/r9ubG62S99i4xabb4t0sbRww7hBn/eZL7Okem9CF",
+	"Kh1TotL21un/DSKoUSPgP9E+DUQo4x6NDmXwkhuXB05vPs8dRmj+h4EoHp+EYRkBm5OgsTrB2i0mW4kO",
+	"MkRO3EcWbYp2sb/bknPRu7fB9u7Wqm9blfB1u3ivBGDABR71rFbfWesovuFrwwLgRZJbEQVMK2ayMBTG",
+	"VNFYvHD/qXdN+T0qK12HV2VEmFl5LS5dkt22x/lqUzeBrdv2ngB/zNIUiK157kP3LsuUlTEJV5kay5JU",
+	"X1WpvHLKQ+0lXIrw45fo89hxboXUSmxthIRRHR6/ZFwX7Pmlw3dYWO7U53MnfHXTXcfxCoTYIuYYrmgS",
+	"DHc1ndu5U51/7zJDVZRoqWx+zNhMyAUouZ5bqrGddNpHg83Vb6/LRlsPwf6bKqfuBLK1fuq28yYV9b7K",
+	"TA7C1jIPwQ6zVNr1ewDLxZ8l8p9Ej2kHIyvnlWiz5wzDpDBULCiDnoKiwB7FsZSlwVyQVDkbN9ytB3+9",
+	"p5CpHrMSPLtj+I9ivXnsIiirNTzF1B1lcPprVzV16iCF3I3yGoHIsrBd2ePS2oTii6Sa63Zfb/MAVh6z",
+	"a2nklYxBq4XTbB4bgf5crtjr1z8zqeYiFSp0x5EZu379+mePvf/pNVcLOu/mm9sdaIswZRBMTjH56fQM",
+	"jzYuijzVGdZCdD5NijopIs19ZRo6t8foSM6siMVK2HS9C5o3hW2OfOWrVxiFUgTn5nn7ppk4v6D6TpRA",
+	"z44KfxHP7FIoK0NuBWXd+8oFKgZbBuEFeaAohkFSnQ+iCERulTx95eKrqiCgyhTyFOMvrrRdYmqt8Sh2",
+	"YsnjeZ34KA7IV2UlkDqkAaNBqIwB1U6i0lPjyaxiEiEvGVtkyPt8RbVUy1g9jNNYCa7siP1cFiDpCOpz",
+	"+icM8JwKy/hqy2IGZdP9ETvCEgxlpDWWdVHa+irlVgxjqrRVWfd6gd+bJbc4JWkNC3lmBNtBaLA3r7rW",
+	"9L0I3vIVUKbwGsnLmBLujEpOBux6mFqY19PxVfDZJ4XRH8yYPxiNRv7AY75T2ys/3gZsp8ih0AntxF1n",
+	"TRJuzQwLXIxe4KudItfaqeVYk5eeUsOgDOgL2I6rgJxQfDxWl3NVj29SaS0Gkunu8scu4J0XBsldxPIp",
+	"X0jlyN/lDaHuarCaqVfk6GImPBUBZzuudimbjHeBzKk+FGXxwkKqhQAyqifyekXabmeZ777EXl8161Ll",
+	"IXCeo24jY6FsvGZhzFcJlX4hio8AOCx9XiQLCOBqRE2GTcdjF4qsnBnYJV9GLrGAxyxAERcgrk5UklnK",
+	"tpo1M92l2VQXKC/QianwHpVV5cZX7XpBbCdcwjwty+x8+Ay0PK7Wu89ZtVQSifpm8SXiGdvVBSrRCDgq",
+	"U8t0WhaJkabMwPMVzSzf5636nu3Mu1ZBUcBPXlTUVzsSsVmvJArTrI7fV5umVXhn5KsPGMiJq4Nchfh1",
+	"XsL7iUOaKQm2mUZXvPzE+MqhOMdSWd+WhIN0kqFCzPQAlsIJDY9lKhbG1CGhRCwgQloUIsYZbPR6ldkg",
+	"3/+1+rQBbhqXZ4q+DBTUjmewncISHT0xnYV5nXk7aFbNDIh3uy++kord6BTl+lI4dBJSngCq0IDtYl4N",
+	"XzNpGc41iblU8Zqs3lZaKvYrqfTOf/z7/2VHJxiLTz/kZwCMkxepIT1mMhqPxqA46UQonsjBbLA/Go/2",
+	"Uf+0S9Ql93gi97jcu57sYVd7vGLhXHRpen+V1sPIXZx/bm9jaG/Dk1ZTNaGq7u7cQVgDbchX+W9PTLfp",
+	"cMRIduXvARUBZxGRU5L+JlJt0GjiK2lR3Bgh0FdpU+gyJPwVcvIkQgeQbUZmN4qMTsfj+4W8VwK5z9um",
+	"4Gmh3+aHvrb5dnI4HY+7DbT7WLy+ZoHdH9967XHGxTjlqbI90rODvoEm33cNdLF14H4Tq12JEPSoRhIj",
+	"INEDQnlX98XS7FWysLHJ5O4mtTQfbLR/d6OyTtatNzjcBrJ6xSdstcU43RlfRUXzu5pXqvvgSbHInWkZ",
+	"5FcdaAe+whdAsYNiz19AP70sYQ8jhsl8Zzpd5yt9DVID5ckT0+YELnbaQyWqEhYPcg5+0kp4zGh0EEpQ",
+	"uz+V8Wqgo4Pq6UKhqcJAoqMR+1DES4OYsXolw+cscOHNga8cayK9hYK3UWbdAD8mRoOh4lh73sXHA3tR",
+	"unjfqTq+yrudsXHQxVxqMeeuvrYw9gcd3bdiLo/jnwtbUyUrCydawx0ZtwDuappU6RtQWRxXIsQHmUkv",
+	"Xd14WG+tBA7UNQ7oGluOsuHaiJ6ht2YsnWkqt3Xrik0zcfs1fHwT0l91oxvPfXkYfQUpRU7B/r3R/rYL",
+	"4XeOM/EeZSHQtt+TqJXvHNxkDtB7cPp6Qdo/uf0Gbk87tZfpbs/nG0EdvRpgO0TKI9N6ZoTLdU1EOiQy",
+	"xoNBpG8U8dTDIekWOVsvuLNj/xuuetglTg8PFnBik/kZHZRZX1Uvfdihix2+3T/6dnr87fS4+3aEb6fH",
+	"1xNnHygrmPpq80URI3ZUprIBMK1jMKmldJ4gG/iMnV8EIxZUA0LwYDYuM36gK6zFhKfxK9BjM4M2nC4N",
+	"toxLrV+wdN5NRuUre+62jduLr1V662F6k2k1qm6/Ees1+Qsol+UdLI7HnlfzcKZbMrEi22YyRTW47OFu",
+	"Nrh/eDXk+7VeDg4BFehh2eI2ja1ZZblA/ZmsWGsB3tmeMbbKAf/JGjewxpcNmzgIVWAyiY4qbJHWoIcp",
+	"5jFNnZzQmcWqpT6xoH7uEMBYJeQJ5GbzWOicr7HmkfMoGDvy1Sm8yVPBdBrhHQZXa2eOssAgZDRi+Eqo",
+	"V4Ii9shv8NwZnUzg+SpwzrzAY0G+K+DvylZ01pA6Iyo7LabhKwpQZkWfwK4CUCWDkme1b+cpgoXroXvI",
+	"wOGh7Y5BpNuSRG9kYRcXfC0NsEFzfw6IFxd6d75HV9V9PaN0Ds3pOPdXTvJQufNGaPt4dHDQjksfZGYI",
+	"X1MeT9qRibOBS3hrBATOBnwyHg+fjRdXFTevC9mm58XdUTVOfnDY4OQU2YzGiyorHs6TZ90xjLPBdDx9",
+	"Ohw/HU4PP0zGszH896+DzTKhjNgdnOgbPqhIiV5hcFF6DiVP5DAS18MuMIeTQZPF0+S7efxF4eM9vA+/",
+	"R3d2Z82xnEvAqm/P6xsVV3//nH66lQknv0BmW+HQLAb6IJIB1qrBqCsSAb/2y4O9zzLqV4/fkoCp8/2C",
+	"35cZICthOWx1j0kVxhmZ84NGkHBQuFGqXBbZKXpldFToojavteRhKWGdWazrXZVMmP1IuY6F5+IAFVoZ",
+	"1YrZu8IavmpX1ijuquvXTL9EJz15+QCc9g/DTIuMkConHT9rcNI/Fte9l2aNkZ79mvXv3KZ8MD64u0VR",
+	"9B4aTKfbwNWu3PPfg5v/JOg6mRpDvyc/33PRpv327ffOoc8WKQ/FPIuLynjI0GfV9BVjdZKIyKnvFKnr",
+	"RALw0J9Oz5zlA7i4SbRlO8HJmw+v3r07O/1w9MPrV8Euc7X3spWLt2GcXcmILvPlWMEv4RKvQqf+djCa",
+	"Qxu8c4MtdZZSnJIbkFx0ux4zGtqmmTKML7jEi7/RcZvKUDyn+sl00SUo8j+dnuVFURHOQrRhqRhjvVb0",
+	"DGeH4ym7EnOdCobV/+E04fBBaXvSNmt9IoLIwuMCXeBUYhg3zGit4NNFSi25YTwMRWLhmKTtEu86M8/L",
+	"swUdXjJDyCf2CD2tVbhMtdKZidc0FJWSwihG6IxA5mrNssTYVPCVr6BzttNfacqr1Co6mE53R+zDjc4p",
+	"owg9xeAUxCvZd/CGjVjwa+ExrZB488IDgOow1cYUFZLRECbSIda1Fli/SPmKYrvQ15/ToQuQUoTVhVT5",
+	"lHrKaF8JDP4pvei4icrwtNy0dTjeZ72lIIGCXVAtrLKv8CY6WE9SFYAYFF8VIe3LfAJBEScfYFwGxQ0B",
+	"olPBo2I3uSkgBUEndJ8E9esCGGp9deklLhz9MXWTPOS91BQKnaMMRN9aCNbj63vrcNNq3XA4lbsx/hSN",
+	"DyQa73P7peBRWdi9Xiw56bg9MnoOX7BKPZaAIub5kPdPepvoMS8Gf5vnmPTB7rZ5nsXSln+bQG7eVrkZ",
+	"3EpOTZ74su0cAJa+GcCzFvzGyjhGAbnVdaNARVvD7nJ3toH8vswgT4zqvyo0R7lOc45tcxwUdy0Aaj26",
+	"TbSeh1QI9MeqTLmVftlRz/pBVEzXr7tdYgdwVlPudrdTN/MQ7j13R0K/tnlkPualA3PNYAdjp+gnnVmR",
+	"Mrout6xjFMurlKfrXRKiV5mMI1DtfCXVcCVW2rXERoAbU5p9E5EaaYCjFXHmpCOVD8pa57mdwIXLjtiR",
+	"0xRcbdvnjpgIgiVPEqGMr+oqGCg+wKny+VGoNwV21DWZyuURIPp9dTges6DnEos7Crd3qwcuCdQlZX6t",
+	"rC/2cpkseo/NXE1IveOGDZAOxRh/hECq+i0o22765q3gD7TjiXqBknq3D5BwdY9WuEBOnndxgs8uavh2",
+	"SzdTxRDoApnQ15KXh/Rc6QS68WMnFp9kmFe82AXlPBJpEdANBzhTHlCKvAAslVak3MNI0IQ8+u7w56s8",
+	"maXlAA+y1Pm8yduExnSMmGKVO09c+RIye+4FhQu+7sj/dnqc38rTMjVW9uv9dHq6juXlNk6g39JZRFm5",
+	"q4Sib9sXxeTHbiId1D3KlLJCT3Hupsl4S3964ZNyPo9xnuN9fnFbz5trQ4QP0Vk5mRwinXjV3FFHtYfj",
+	"DvgOvxS+yeSwgHALj71Xe2fa+c7FvZQtR3QbPT24Zbbmxx3XDP0h/PpdF9c8CG/+ocoDK9uB7v9Cstqe",
+	"E1covJP9UvRfaVt0rm09d6y/iE8vzHsutTp33ZBJHe8pw7ZoTyvc/EXznes4XnmMgrexhjYmDZJdMddj",
+	"nhhqu+thlCyGID3P02vyKHwex0W3ZsT+iuD4iixqdUf/E6yktYgFZUSnCLSsyISmhBtV4gzgxWraOC/z",
+	"parZ4z3O+/eVdNj/Av77SdV/X9DMeV+C/7g3fX8CrK/hQ2rk0je9NM2c9/GWfpoy8zzPPfgSL/jBdGvu",
+	"WEns3sgfHf7+wM7wRwx7aji3Sz0N2ZFMHX+qcMicnJ0gdDnnSN3VrOvzC9h2ef75+UUtJfz8AkimujEa",
+	"tJZIM6rQ6ijUK6IyAqLJdk/qYVRFqvSozBfHgzaA1EhRIvbr9OUW4y7qGLpkGQdxu59WHoWeY5StgeN1",
+	"roYXlFx6RcvLGdqlaGS4rGvwpLzjObgo7+46KuRWu6NT5w5oZn1XWruwttuL2/8fAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
