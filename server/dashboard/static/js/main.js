@@ -97,6 +97,8 @@ async function refreshNow() {
     if (abort.signal.aborted || view !== state.view) return;
     state.lastOk = new Date();
     state.failed = false;
+    // When the data shown was fetched, for whoever needs to know it exactly.
+    $('updated').dataset.at = String(state.lastOk.getTime());
     hideBanner();
   } catch (err) {
     if (abort.signal.aborted || view !== state.view) return;
@@ -160,6 +162,7 @@ function show() {
   el.classList.remove('stale');
   state.failed = false;
   state.lastOk = null;
+  delete $('updated').dataset.at;
   hideBanner();
   notify('');
   for (const a of document.querySelectorAll('#nav a')) {
