@@ -10,7 +10,7 @@ ARGS      ?=
 FUZZTIME  ?= 20000x
 PKGS      := ./...
 
-.PHONY: all deps generate check-generate build run test test-short lint bench fuzz clean
+.PHONY: all deps generate check-generate check-deps build run test test-short lint bench fuzz clean
 
 all: build
 
@@ -35,6 +35,26 @@ generate:
 check-generate: generate
 	@git diff --exit-code -- gen/ || { echo "gen/ is stale: run make generate and commit the result" >&2; exit 1; }
 	@test -z "$$(git status --porcelain -- gen/)" || { git status --porcelain -- gen/; echo "gen/ has untracked changes: run make generate and commit the result" >&2; exit 1; }
+
+## check-deps: fail when the aiadmin binary links test-support code: a package
+## named testing or ending in "test" (net/http/httptest, runpodtest...). The
+## standard library's internal packages are runtime plumbing (package sync
+## imports internal/synctest) and are not test support.
+check-deps:
+	@deps=$$($(GO) list -deps -f '{{.ImportPath}} {{.Name}} {{.Standard}}' ./server/cmd/aiadmin) || \
+		{ echo "check-deps: go list failed" >&2; exit 1; }; \
+	bad=$$(echo "$$deps" | awk '!($$3 == "true" && $$1 ~ /(^|\/)internal(\/|$$)/) && ($$2 == "testing" || $$2 ~ /test$$/) { print $$1 }'); \
+	if [ -n "$$bad" ]; then \
+		echo "check-deps: the aiadmin binary links test-support packages:" >&2; \
+		for p in $$bad; do \
+			by=$$($(GO) list -deps -f '{{.ImportPath}} {{join .Imports " "}}' ./server/cmd/aiadmin | \
+				awk -v p="$$p" '{ for (i = 2; i <= NF; i++) if ($$i == p) print $$1 }' | tr '\n' ' '); \
+			echo "  $$p (imported by: $$by)" >&2; \
+		done; \
+		echo "check-deps: test support must stay in _test.go files or in packages the binary does not import" >&2; \
+		exit 1; \
+	fi; \
+	echo "check-deps: the aiadmin binary links no test-support package"
 
 ## build: build bin/aiadmin.
 build:
