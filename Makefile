@@ -9,6 +9,9 @@ ARGS      ?=
 # (go.dev/issue/75804, fixed in Go 1.27). A count has no deadline to race.
 FUZZTIME  ?= 20000x
 PKGS      := ./...
+# The version --version prints: the git description of the commit built
+# ("dev" outside a git checkout); a plain go build prints dev too.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .PHONY: all deps generate check-generate check-deps build run test test-short lint bench fuzz clean
 
@@ -56,9 +59,9 @@ check-deps:
 	fi; \
 	echo "check-deps: the aiadmin binary links no test-support package"
 
-## build: build bin/aiadmin.
+## build: build bin/aiadmin, stamped with VERSION.
 build:
-	$(GO) build -o $(BIN) ./server/cmd/aiadmin
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./server/cmd/aiadmin
 
 ## run: start the service on the embedded store with a living demo fleet.
 run: build
