@@ -446,3 +446,19 @@ func typeInto(selector, text string) chromedp.Action[chromedp.Void] {
 	steps = append(steps, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%s).dispatchEvent(new Event('input', {bubbles: true}))`, jsString(selector))))
 	return chromedp.Steps(steps...)
 }
+
+// use makes the tab report to t (a subtest) until the returned func runs.
+func (tb *tab) use(t *testing.T) (restore func()) {
+	prev := tb.t
+	tb.t = t
+	return func() { tb.t = prev }
+}
+
+// chromedpSelect chooses the option of a select element with value, as a
+// user would, firing its change event.
+func chromedpSelect(selector, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.WaitReady(chromedp.CSS(fmt.Sprintf(`%s option[value=%s]`, selector, jsString(value)))),
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const s = document.querySelector(%s); s.value = %s; s.dispatchEvent(new Event('change', {bubbles: true})); })()`, jsString(selector), jsString(value))),
+	)
+}

@@ -17,7 +17,7 @@ import (
 	"github.com/threatwinds/aiadmin/clients/auth"
 	"github.com/threatwinds/aiadmin/clients/fleet"
 	"github.com/threatwinds/aiadmin/clients/fleet/valkeytest"
-	"github.com/threatwinds/aiadmin/clients/runpod/runpodtest"
+	"github.com/threatwinds/aiadmin/clients/runpod/standin"
 	"github.com/threatwinds/aiadmin/gen/adminclient"
 	"github.com/threatwinds/aiadmin/server"
 )
@@ -117,10 +117,10 @@ func startDemo(t *testing.T) *replica {
 type quietFleet struct {
 	*replica
 	valkey *valkeytest.Server
-	runpod *runpodtest.Server
+	runpod *standin.Server
 	// pods are the RunPod stand-in's pods; hostilePod's name holds markup.
-	pods       []runpodtest.Pod
-	hostilePod runpodtest.Pod
+	pods       []standin.Pod
+	hostilePod standin.Pod
 	urlOf      func(podID string) string
 	// drained is the URL drained at the start, with a hostile reason.
 	drained string
@@ -149,15 +149,15 @@ func startQuietFleet(t *testing.T) *quietFleet {
 	urlOf := func(name string) string { return inference.URL + "/" + name + "/v1" }
 
 	const key = "rk-dashboard-quiet"
-	pods := runpodtest.DemoPods(6, "aiapi-dev-")
-	hostilePod := runpodtest.Pod{
-		ID: "xss0hostile0pod", Name: "aiapi-dev-" + hostile + "-1", DesiredStatus: runpodtest.StatusRunning,
-		CostPerHr: 1.23, GPUCount: 1, PodType: runpodtest.TypeReserved, GPUTypeID: "NVIDIA L4",
+	pods := standin.DemoPods(6, "aiapi-dev-")
+	hostilePod := standin.Pod{
+		ID: "xss0hostile0pod", Name: "aiapi-dev-" + hostile + "-1", DesiredStatus: standin.StatusRunning,
+		CostPerHr: 1.23, GPUCount: 1, PodType: standin.TypeReserved, GPUTypeID: "NVIDIA L4",
 		GPUDisplayName: "L4", Location: "RO", DataCenterID: "EU-RO-1",
 		LastStatusChange: "Rented by User", LastStartedAt: time.Now().UTC().Add(-time.Hour).Format(time.RFC3339),
 	}
 	pods = append(pods, hostilePod)
-	rp := runpodtest.NewServer(key, pods...)
+	rp := standin.NewServer(key, pods...)
 	rpURL := rp.Start(t)
 
 	r := startReplica(t, []string{

@@ -27,11 +27,16 @@ func TestDashboardQuietFleet(t *testing.T) {
 	tb.takeProblems() // TEMP
 
 	t.Run("pods", func(t *testing.T) { q.checkPods(t, tb) })
+	t.Run("pod page", func(t *testing.T) { q.checkPodPage(t, tb) })
+	t.Run("servers", func(t *testing.T) { q.checkServers(t, tb) })
+	t.Run("registry", func(t *testing.T) { q.checkRegistry(t, tb) })
+	t.Run("markup from outside is text", func(t *testing.T) { q.checkHostile(t, tb) })
+	t.Run("valkey outage", func(t *testing.T) { q.checkOutage(t, tb) })
 }
 
 // checkPods compares the pods table with the pod list.
 func (q *quietFleet) checkPods(t *testing.T, tb *tab) {
-	tb.t = t
+	defer tb.use(t)()
 	tb.show("pods")
 	tb.setPaused(true)
 	tb.refreshNow("pods")

@@ -14,12 +14,15 @@ import { h, setText } from './dom.js';
  * @property {(td: HTMLElement, row: any) => void} [render]  fills the cell itself, in place
  * @property {boolean} [numeric]   right-aligned, sorted as a number
  * @property {boolean} [sortable]  false for action columns
+ * @property {(row: any) => string} [tone]  'good', 'bad' or 'warn' to colour the cell
  */
 
 export class DataTable {
   /**
    * @param {{caption: string, columns: Column[], rowKey: (row: any) => string,
-   *          empty?: string, sort?: {key: string, dir: 'ascending'|'descending'}}} o
+   *          empty?: string, sort?: {key: string, dir: 'ascending'|'descending'},
+   *          quietCaption?: boolean}} o  quietCaption: the caption is for screen
+   *          readers only, when a heading above already says it
    */
   constructor(o) {
     this.columns = o.columns;
@@ -44,7 +47,7 @@ export class DataTable {
       headRow.append(th);
     }
     this.tbody = h('tbody');
-    this.table = h('table', { class: 'data' }, h('caption', {}, o.caption), h('thead', {}, headRow), this.tbody);
+    this.table = h('table', { class: 'data' }, h('caption', { class: o.quietCaption ? 'visually-hidden' : null }, o.caption), h('thead', {}, headRow), this.tbody);
     this.emptyEl = h('p', { class: 'empty' }, o.empty ?? 'Nothing to show.');
     this.emptyEl.hidden = true;
     // The wrapper scrolls sideways on a narrow screen; as a focusable region
@@ -138,6 +141,11 @@ export class DataTable {
         const td = tr.children[j];
         if (col.render) col.render(td, row);
         else setText(td, this.textOf(col, row));
+        if (col.tone) {
+          const tone = col.tone(row);
+          if (tone) td.dataset.tone = tone;
+          else delete td.dataset.tone;
+        }
         if (col.raw) {
           const raw = col.raw(row);
           td.dataset.value = raw === null || raw === undefined ? 'null' : String(raw);

@@ -10,6 +10,7 @@ export default {
   mount(el) {
     const table = new DataTable({
       caption: 'Pods',
+      quietCaption: true,
       rowKey: (p) => p.id,
       empty: 'No pod matches.',
       columns: [
@@ -26,9 +27,9 @@ export default {
           },
         },
         { key: 'kind', label: 'Kind', text: (p) => p.kind },
-        { key: 'status', label: 'Status', text: (p) => p.desired_status },
-        { key: 'health', label: 'Health', text: (p) => health(p.healthy), raw: (p) => p.healthy },
-        { key: 'draining', label: 'Draining', text: (p) => (p.draining ? 'draining' : 'no'), raw: (p) => p.draining },
+        { key: 'status', label: 'Status', text: (p) => p.desired_status, tone: (p) => (p.desired_status === 'RUNNING' ? '' : 'warn') },
+        { key: 'health', label: 'Health', text: (p) => health(p.healthy), raw: (p) => p.healthy, tone: (p) => (p.healthy === null ? '' : p.healthy ? 'good' : 'bad') },
+        { key: 'draining', label: 'Draining', text: (p) => (p.draining ? 'draining' : 'no'), raw: (p) => p.draining, tone: (p) => (p.draining ? 'warn' : '') },
         { key: 'inflight', label: 'In flight', numeric: true, text: (p) => String(p.inflight), value: (p) => p.inflight, raw: (p) => p.inflight },
         { key: 'idle', label: 'Idle', numeric: true, text: (p) => idle(p.idle_seconds, p.last_use_ms), value: (p) => (p.last_use_ms ? p.idle_seconds : Infinity), raw: (p) => p.idle_seconds },
         { key: 'cost', label: 'Cost', numeric: true, text: (p) => money(p.cost_per_hr), value: (p) => p.cost_per_hr, raw: (p) => p.cost_per_hr },

@@ -40,13 +40,13 @@ export default {
 
     const columns = [
       { key: 'url', label: 'URL', text: (s) => s.url },
-      { key: 'health', label: 'Health', text: (s) => (s.healthy ? 'healthy' : 'unhealthy'), raw: (s) => s.healthy },
+      { key: 'health', label: 'Health', text: (s) => (s.healthy ? 'healthy' : 'unhealthy'), raw: (s) => s.healthy, tone: (s) => (s.healthy ? 'good' : 'bad') },
       { key: 'failures', label: 'Failures in a row', numeric: true, text: (s) => String(s.consecutive_failures), value: (s) => s.consecutive_failures, raw: (s) => s.consecutive_failures },
       { key: 'successes', label: 'Successes in a row', numeric: true, text: (s) => String(s.consecutive_successes), value: (s) => s.consecutive_successes, raw: (s) => s.consecutive_successes },
       { key: 'last_check', label: 'Last check', text: (s) => timeMs(s.last_check_ms), value: (s) => s.last_check_ms, raw: (s) => s.last_check_ms },
       { key: 'last_failure', label: 'Last failure', text: (s) => timeMs(s.last_failure_ms), value: (s) => s.last_failure_ms, raw: (s) => s.last_failure_ms },
       { key: 'models', label: 'Models', text: (s) => s.models.join(', ') },
-      { key: 'draining', label: 'Draining', text: (s) => (s.draining ? (s.drain_reason ? `draining: ${s.drain_reason}` : 'draining') : 'no'), raw: (s) => s.draining },
+      { key: 'draining', label: 'Draining', text: (s) => (s.draining ? (s.drain_reason ? `draining: ${s.drain_reason}` : 'draining') : 'no'), raw: (s) => s.draining, tone: (s) => (s.draining ? 'warn' : '') },
       {
         key: 'action', label: 'Action', sortable: false,
         render(td, s) {
@@ -70,7 +70,7 @@ export default {
       h('div', { class: 'toolbar' }, h('label', { for: 'servers-filter' }, 'Filter'), filter),
     );
     for (const p of PROVIDERS) {
-      const table = new DataTable({ caption: `${p} servers`, rowKey: (s) => s.url, columns, empty: 'No server matches.' });
+      const table = new DataTable({ caption: `${p} servers`, quietCaption: true, rowKey: (s) => s.url, columns, empty: 'No server matches.' });
       const summary = h('p', { class: 'summary', dataset: { provider: p } });
       const section = h('section', { class: 'provider', 'aria-labelledby': `provider-${p}` },
         h('h2', { id: `provider-${p}` }, p), summary, table.el);
