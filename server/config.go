@@ -52,6 +52,9 @@ type Config struct {
 	PodPrefix      string
 	PodURLTemplate string
 	PodCacheTTL    time.Duration
+	// IdleAfter is how long a running pod goes without a request before the
+	// fleet summary counts it idle.
+	IdleAfter time.Duration
 
 	ProbeInterval    time.Duration
 	ProbeTimeout     time.Duration
@@ -124,6 +127,7 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	str(&c.PodPrefix, "pod-prefix", "", "name prefix selecting the fleet's pods; empty selects all")
 	str(&c.PodURLTemplate, "pod-url-template", "https://{id}.proxy.runpod.net/v1", "backend URL of a pod; {id} is the pod id")
 	dur("pod-cache-ttl", "5s", "how long the pod list is cached")
+	dur("idle-after", "15m", "how long a running pod goes without a request before the fleet summary counts it idle")
 	dur("probe-interval", "10s", "health probe interval")
 	dur("probe-timeout", "2s", "timeout of one health probe")
 	str(&c.ProbePath, "probe-path", "/models", "path probed below each server URL")
@@ -193,6 +197,7 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	c.RequestLease = parsedDur["request-lease"]
 	c.RunPodTimeout = parsedDur["runpod-timeout"]
 	c.PodCacheTTL = parsedDur["pod-cache-ttl"]
+	c.IdleAfter = parsedDur["idle-after"]
 	c.ProbeInterval = parsedDur["probe-interval"]
 	c.ProbeTimeout = parsedDur["probe-timeout"]
 	c.ProbeConcurrency = parsedInt["probe-concurrency"]

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -85,19 +86,40 @@ func (e RestartResultStatus) Valid() bool {
 
 // Defines values for ServerProvider.
 const (
-	Sglang   ServerProvider = "sglang"
-	Speaches ServerProvider = "speaches"
-	Vllm     ServerProvider = "vllm"
+	ServerProviderSglang   ServerProvider = "sglang"
+	ServerProviderSpeaches ServerProvider = "speaches"
+	ServerProviderVllm     ServerProvider = "vllm"
 )
 
 // Valid indicates whether the value is a known member of the ServerProvider enum.
 func (e ServerProvider) Valid() bool {
 	switch e {
-	case Sglang:
+	case ServerProviderSglang:
 		return true
-	case Speaches:
+	case ServerProviderSpeaches:
 		return true
-	case Vllm:
+	case ServerProviderVllm:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SessionProvider.
+const (
+	SessionProviderSglang   SessionProvider = "sglang"
+	SessionProviderSpeaches SessionProvider = "speaches"
+	SessionProviderVllm     SessionProvider = "vllm"
+)
+
+// Valid indicates whether the value is a known member of the SessionProvider enum.
+func (e SessionProvider) Valid() bool {
+	switch e {
+	case SessionProviderSglang:
+		return true
+	case SessionProviderSpeaches:
+		return true
+	case SessionProviderVllm:
 		return true
 	default:
 		return false
@@ -107,6 +129,35 @@ func (e ServerProvider) Valid() bool {
 // AffinityMetrics defines model for AffinityMetrics.
 type AffinityMetrics struct {
 	Providers []ProviderAffinity `json:"providers"`
+}
+
+// AuditEntry defines model for AuditEntry.
+type AuditEntry struct {
+	// Action pod.restart, affinity.clear, registry.refresh, server.drain or server.undrain.
+	Action string `json:"action"`
+
+	// At When it happened (RFC 3339, UTC).
+	At time.Time `json:"at"`
+
+	// Id The entry's id in the trail.
+	Id string `json:"id"`
+
+	// Outcome How it ended.
+	Outcome string `json:"outcome"`
+
+	// Target The pod id, user id or server URL acted on; empty for a refresh.
+	Target string `json:"target"`
+
+	// UserId Who did it.
+	UserId string `json:"user_id"`
+}
+
+// AuditPage defines model for AuditPage.
+type AuditPage struct {
+	Entries []AuditEntry `json:"entries"`
+
+	// Next The `before` of the following page; empty on the last page.
+	Next string `json:"next"`
 }
 
 // ClearAffinityRequest Exactly these fields, spelt exactly so: an unknown field (a misspelt
@@ -130,6 +181,21 @@ type ClearAffinityResult struct {
 	UserId  string  `json:"user_id"`
 }
 
+// DrainRequest defines model for DrainRequest.
+type DrainRequest struct {
+	// Reason Why it is drained, shown in `/servers`; no control characters.
+	Reason *string `json:"reason,omitempty"`
+
+	// Url The server's URL, as `/servers` lists it.
+	Url string `json:"url"`
+}
+
+// DrainState defines model for DrainState.
+type DrainState struct {
+	Draining bool   `json:"draining"`
+	Url      string `json:"url"`
+}
+
 // Error defines model for Error.
 type Error struct {
 	// Detail Additional context.
@@ -137,6 +203,31 @@ type Error struct {
 
 	// Error Human-readable error message.
 	Error string `json:"error"`
+}
+
+// FleetSummary defines model for FleetSummary.
+type FleetSummary struct {
+	// CostPerHr What the running pods cost per hour in USD.
+	CostPerHr float64  `json:"cost_per_hr"`
+	Idle      IdlePods `json:"idle"`
+
+	// Inflight Requests in flight on every server.
+	Inflight  int64             `json:"inflight"`
+	Pods      PodCounts         `json:"pods"`
+	Providers []ProviderServers `json:"providers"`
+
+	// Requests5m Requests started on every server in the last 5 minutes.
+	Requests5m int64 `json:"requests_5m"`
+}
+
+// IdlePods defines model for IdlePods.
+type IdlePods struct {
+	// CostPerHr What the idle pods cost per hour in USD.
+	CostPerHr        float64 `json:"cost_per_hr"`
+	IdleAfterMinutes int64   `json:"idle_after_minutes"`
+
+	// Pods Running pods with no request started for idle_after_minutes.
+	Pods int64 `json:"pods"`
 }
 
 // ModelDemand defines model for ModelDemand.
@@ -158,6 +249,9 @@ type Pod struct {
 
 	// DesiredStatus Desired lifecycle state (RUNNING, EXITED, …).
 	DesiredStatus string `json:"desired_status"`
+
+	// Draining True while the pod's backend URL is drained (no new sessions).
+	Draining bool `json:"draining"`
 
 	// GpuTypeId GPU type identifier.
 	GpuTypeId string `json:"gpu_type_id"`
@@ -196,6 +290,13 @@ type Pod struct {
 	Url string `json:"url"`
 }
 
+// PodCounts defines model for PodCounts.
+type PodCounts struct {
+	// ByStatus Pods per desired status (RUNNING, EXITED, ...).
+	ByStatus map[string]int64 `json:"by_status"`
+	Total    int64            `json:"total"`
+}
+
 // PodDemand defines model for PodDemand.
 type PodDemand struct {
 	IdleSeconds int64         `json:"idle_seconds"`
@@ -215,6 +316,9 @@ type PodDetail struct {
 
 	// DesiredStatus Desired lifecycle state.
 	DesiredStatus string `json:"desired_status"`
+
+	// Draining True while the pod's backend URL is drained (no new sessions).
+	Draining bool `json:"draining"`
 
 	// GpuTypeId GPU type identifier.
 	GpuTypeId string `json:"gpu_type_id"`
@@ -279,6 +383,16 @@ type ProviderAffinity struct {
 	TtlMinutes int64 `json:"ttl_minutes"`
 }
 
+// ProviderServers defines model for ProviderServers.
+type ProviderServers struct {
+	// Draining Draining servers; each is also counted as healthy or unhealthy.
+	Draining  int64  `json:"draining"`
+	Healthy   int64  `json:"healthy"`
+	Name      string `json:"name"`
+	Servers   int64  `json:"servers"`
+	Unhealthy int64  `json:"unhealthy"`
+}
+
 // RefreshResult defines model for RefreshResult.
 type RefreshResult struct {
 	Status RefreshResultStatus `json:"status"`
@@ -333,6 +447,12 @@ type Server struct {
 	ConsecutiveFailures  int64 `json:"consecutive_failures"`
 	ConsecutiveSuccesses int64 `json:"consecutive_successes"`
 
+	// DrainReason Why it was drained; empty when not draining.
+	DrainReason string `json:"drain_reason"`
+
+	// Draining True while the server is drained: it gets no new sessions.
+	Draining bool `json:"draining"`
+
 	// Healthy Current health verdict; false until the first probe.
 	Healthy bool `json:"healthy"`
 
@@ -359,6 +479,38 @@ type ServerList struct {
 	Total   int64    `json:"total"`
 }
 
+// Session defines model for Session.
+type Session struct {
+	// ExpiresAt When the pin expires (RFC 3339, UTC) unless a request renews it.
+	ExpiresAt time.Time       `json:"expires_at"`
+	ModelId   string          `json:"model_id"`
+	Provider  SessionProvider `json:"provider"`
+
+	// Url The backend the session is pinned to.
+	Url string `json:"url"`
+}
+
+// SessionProvider defines model for Session.Provider.
+type SessionProvider string
+
+// UndrainRequest defines model for UndrainRequest.
+type UndrainRequest struct {
+	// Url The server's URL, as `/servers` lists it.
+	Url string `json:"url"`
+}
+
+// UserSessions defines model for UserSessions.
+type UserSessions struct {
+	Sessions []Session `json:"sessions"`
+	UserId   string    `json:"user_id"`
+}
+
+// AuditBefore defines model for AuditBefore.
+type AuditBefore = string
+
+// AuditLimit defines model for AuditLimit.
+type AuditLimit = int64
+
 // Limit defines model for Limit.
 type Limit = int64
 
@@ -373,6 +525,9 @@ type PodID = string
 
 // PodURL defines model for PodURL.
 type PodURL = string
+
+// UserID defines model for UserID.
+type UserID = string
 
 // BadGateway defines model for BadGateway.
 type BadGateway = Error
@@ -392,6 +547,9 @@ type NotFound = Error
 // OtherError defines model for OtherError.
 type OtherError = Error
 
+// ServerNotFound defines model for ServerNotFound.
+type ServerNotFound = Error
+
 // ServiceUnavailable defines model for ServiceUnavailable.
 type ServiceUnavailable = Error
 
@@ -400,6 +558,15 @@ type Unauthorized = Error
 
 // UnprocessableEntity defines model for UnprocessableEntity.
 type UnprocessableEntity = Error
+
+// ListAuditParams defines parameters for ListAudit.
+type ListAuditParams struct {
+	// Limit Entries per page.
+	Limit *AuditLimit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Before The `next` of the previous page; entries older than this id. Empty or absent starts at the newest.
+	Before *AuditBefore `form:"before,omitempty" json:"before,omitempty"`
+}
 
 // ListPodsParams defines parameters for ListPods.
 type ListPodsParams struct {
@@ -431,6 +598,12 @@ type ListServersParams struct {
 // ClearAffinityJSONRequestBody defines body for ClearAffinity for application/json ContentType.
 type ClearAffinityJSONRequestBody = ClearAffinityRequest
 
+// DrainServerJSONRequestBody defines body for DrainServer for application/json ContentType.
+type DrainServerJSONRequestBody = DrainRequest
+
+// UndrainServerJSONRequestBody defines body for UndrainServer for application/json ContentType.
+type UndrainServerJSONRequestBody = UndrainRequest
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetAffinityMetrics Session affinity metrics per provider
@@ -439,9 +612,18 @@ type ServerInterface interface {
 	// ClearAffinity Clear a user's session affinity
 	// (POST /api/ai/v1/admin/affinity/clear)
 	ClearAffinity(ctx echo.Context) error
+	// GetUserSessions A user's live session pins
+	// (GET /api/ai/v1/admin/affinity/users/{userId})
+	GetUserSessions(ctx echo.Context, userId UserID) error
+	// ListAudit The audit trail, newest first
+	// (GET /api/ai/v1/admin/audit)
+	ListAudit(ctx echo.Context, params ListAuditParams) error
 	// GetPodDemand Demand telemetry of one pod
 	// (GET /api/ai/v1/admin/demand/{podUrl})
 	GetPodDemand(ctx echo.Context, podUrl PodURL) error
+	// GetFleetSummary The fleet at a glance
+	// (GET /api/ai/v1/admin/fleet/summary)
+	GetFleetSummary(ctx echo.Context) error
 	// ListPods List inference pods
 	// (GET /api/ai/v1/admin/pods)
 	ListPods(ctx echo.Context, params ListPodsParams) error
@@ -460,6 +642,12 @@ type ServerInterface interface {
 	// ListServers List inference servers and their health
 	// (GET /api/ai/v1/admin/servers)
 	ListServers(ctx echo.Context, params ListServersParams) error
+	// DrainServer Take a server out of rotation without stopping it
+	// (POST /api/ai/v1/admin/servers/drain)
+	DrainServer(ctx echo.Context) error
+	// UndrainServer Put a drained server back into rotation
+	// (POST /api/ai/v1/admin/servers/undrain)
+	UndrainServer(ctx echo.Context) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -485,6 +673,47 @@ func (w *ServerInterfaceWrapper) ClearAffinity(ctx echo.Context) error {
 	return err
 }
 
+// GetUserSessions converts echo context to params.
+func (w *ServerInterfaceWrapper) GetUserSessions(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "userId" -------------
+	var userId UserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetUserSessions(ctx, userId)
+	return err
+}
+
+// ListAudit converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAudit(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAuditParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "before" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "before", ctx.QueryParams(), &params.Before, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter before: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAudit(ctx, params)
+	return err
+}
+
 // GetPodDemand converts echo context to params.
 func (w *ServerInterfaceWrapper) GetPodDemand(ctx echo.Context) error {
 	var err error
@@ -498,6 +727,15 @@ func (w *ServerInterfaceWrapper) GetPodDemand(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetPodDemand(ctx, podUrl)
+	return err
+}
+
+// GetFleetSummary converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFleetSummary(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFleetSummary(ctx)
 	return err
 }
 
@@ -624,6 +862,24 @@ func (w *ServerInterfaceWrapper) ListServers(ctx echo.Context) error {
 	return err
 }
 
+// DrainServer converts echo context to params.
+func (w *ServerInterfaceWrapper) DrainServer(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DrainServer(ctx)
+	return err
+}
+
+// UndrainServer converts echo context to params.
+func (w *ServerInterfaceWrapper) UndrainServer(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UndrainServer(ctx)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -680,6 +936,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/ai/v1/admin/registry/:modelId", wrapper.GetRegistry, options.OperationMiddlewares["GetRegistry"]...)
 	router.POST(options.BaseURL+"/api/ai/v1/admin/registry/refresh", wrapper.RefreshRegistry, options.OperationMiddlewares["RefreshRegistry"]...)
 	router.GET(options.BaseURL+"/api/ai/v1/admin/demand/:podUrl", wrapper.GetPodDemand, options.OperationMiddlewares["GetPodDemand"]...)
+	router.POST(options.BaseURL+"/api/ai/v1/admin/servers/drain", wrapper.DrainServer, options.OperationMiddlewares["DrainServer"]...)
+	router.POST(options.BaseURL+"/api/ai/v1/admin/servers/undrain", wrapper.UndrainServer, options.OperationMiddlewares["UndrainServer"]...)
+	router.GET(options.BaseURL+"/api/ai/v1/admin/affinity/users/:userId", wrapper.GetUserSessions, options.OperationMiddlewares["GetUserSessions"]...)
+	router.GET(options.BaseURL+"/api/ai/v1/admin/audit", wrapper.ListAudit, options.OperationMiddlewares["ListAudit"]...)
+	router.GET(options.BaseURL+"/api/ai/v1/admin/fleet/summary", wrapper.GetFleetSummary, options.OperationMiddlewares["GetFleetSummary"]...)
 
 }
 
@@ -741,6 +1002,16 @@ type OtherErrorJSONResponse struct {
 	Body Error
 
 	Headers OtherErrorResponseHeaders
+}
+
+type ServerNotFoundResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type ServerNotFoundJSONResponse struct {
+	Body Error
+
+	Headers ServerNotFoundResponseHeaders
 }
 
 type ServiceUnavailableResponseHeaders struct {
@@ -1016,6 +1287,250 @@ func (response ClearAffinitydefaultJSONResponse) VisitClearAffinityResponse(w ht
 	return err
 }
 
+type GetUserSessionsRequestObject struct {
+	UserId UserID `json:"userId"`
+}
+
+type GetUserSessionsResponseObject interface {
+	VisitGetUserSessionsResponse(w http.ResponseWriter) error
+}
+
+type GetUserSessions200JSONResponse UserSessions
+
+func (response GetUserSessions200JSONResponse) VisitGetUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserSessions400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetUserSessions400JSONResponse) VisitGetUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserSessions401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetUserSessions401JSONResponse) VisitGetUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserSessions403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetUserSessions403JSONResponse) VisitGetUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserSessions500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetUserSessions500JSONResponse) VisitGetUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserSessions503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetUserSessions503JSONResponse) VisitGetUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserSessionsdefaultJSONResponse struct {
+	Body       Error
+	Headers    OtherErrorResponseHeaders
+	StatusCode int
+}
+
+func (response GetUserSessionsdefaultJSONResponse) VisitGetUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditRequestObject struct {
+	Params ListAuditParams
+}
+
+type ListAuditResponseObject interface {
+	VisitListAuditResponse(w http.ResponseWriter) error
+}
+
+type ListAudit200JSONResponse AuditPage
+
+func (response ListAudit200JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListAudit400JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListAudit401JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListAudit403JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListAudit500JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListAudit503JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditdefaultJSONResponse struct {
+	Body       Error
+	Headers    OtherErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ListAuditdefaultJSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetPodDemandRequestObject struct {
 	PodUrl PodURL `json:"podUrl"`
 }
@@ -1125,6 +1640,143 @@ type GetPodDemanddefaultJSONResponse struct {
 }
 
 func (response GetPodDemanddefaultJSONResponse) VisitGetPodDemandResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetSummaryRequestObject struct {
+}
+
+type GetFleetSummaryResponseObject interface {
+	VisitGetFleetSummaryResponse(w http.ResponseWriter) error
+}
+
+type GetFleetSummary200JSONResponse FleetSummary
+
+func (response GetFleetSummary200JSONResponse) VisitGetFleetSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetSummary400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetFleetSummary400JSONResponse) VisitGetFleetSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetSummary401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetFleetSummary401JSONResponse) VisitGetFleetSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetSummary403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetFleetSummary403JSONResponse) VisitGetFleetSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetSummary500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetFleetSummary500JSONResponse) VisitGetFleetSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetSummary502JSONResponse struct{ BadGatewayJSONResponse }
+
+func (response GetFleetSummary502JSONResponse) VisitGetFleetSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetSummary503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetFleetSummary503JSONResponse) VisitGetFleetSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetSummarydefaultJSONResponse struct {
+	Body       Error
+	Headers    OtherErrorResponseHeaders
+	StatusCode int
+}
+
+func (response GetFleetSummarydefaultJSONResponse) VisitGetFleetSummaryResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -1994,6 +2646,282 @@ func (response ListServersdefaultJSONResponse) VisitListServersResponse(w http.R
 	return err
 }
 
+type DrainServerRequestObject struct {
+	Body *DrainServerJSONRequestBody
+}
+
+type DrainServerResponseObject interface {
+	VisitDrainServerResponse(w http.ResponseWriter) error
+}
+
+type DrainServer200JSONResponse DrainState
+
+func (response DrainServer200JSONResponse) VisitDrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DrainServer400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DrainServer400JSONResponse) VisitDrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DrainServer401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DrainServer401JSONResponse) VisitDrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DrainServer403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DrainServer403JSONResponse) VisitDrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DrainServer404JSONResponse struct{ ServerNotFoundJSONResponse }
+
+func (response DrainServer404JSONResponse) VisitDrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DrainServer500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response DrainServer500JSONResponse) VisitDrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DrainServer503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response DrainServer503JSONResponse) VisitDrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DrainServerdefaultJSONResponse struct {
+	Body       Error
+	Headers    OtherErrorResponseHeaders
+	StatusCode int
+}
+
+func (response DrainServerdefaultJSONResponse) VisitDrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UndrainServerRequestObject struct {
+	Body *UndrainServerJSONRequestBody
+}
+
+type UndrainServerResponseObject interface {
+	VisitUndrainServerResponse(w http.ResponseWriter) error
+}
+
+type UndrainServer200JSONResponse DrainState
+
+func (response UndrainServer200JSONResponse) VisitUndrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UndrainServer400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UndrainServer400JSONResponse) VisitUndrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UndrainServer401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UndrainServer401JSONResponse) VisitUndrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UndrainServer403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UndrainServer403JSONResponse) VisitUndrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UndrainServer404JSONResponse struct{ ServerNotFoundJSONResponse }
+
+func (response UndrainServer404JSONResponse) VisitUndrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UndrainServer500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response UndrainServer500JSONResponse) VisitUndrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UndrainServer503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response UndrainServer503JSONResponse) VisitUndrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UndrainServerdefaultJSONResponse struct {
+	Body       Error
+	Headers    OtherErrorResponseHeaders
+	StatusCode int
+}
+
+func (response UndrainServerdefaultJSONResponse) VisitUndrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetAffinityMetrics Session affinity metrics per provider
@@ -2002,9 +2930,18 @@ type StrictServerInterface interface {
 	// ClearAffinity Clear a user's session affinity
 	// (POST /api/ai/v1/admin/affinity/clear)
 	ClearAffinity(ctx context.Context, request ClearAffinityRequestObject) (ClearAffinityResponseObject, error)
+	// GetUserSessions A user's live session pins
+	// (GET /api/ai/v1/admin/affinity/users/{userId})
+	GetUserSessions(ctx context.Context, request GetUserSessionsRequestObject) (GetUserSessionsResponseObject, error)
+	// ListAudit The audit trail, newest first
+	// (GET /api/ai/v1/admin/audit)
+	ListAudit(ctx context.Context, request ListAuditRequestObject) (ListAuditResponseObject, error)
 	// GetPodDemand Demand telemetry of one pod
 	// (GET /api/ai/v1/admin/demand/{podUrl})
 	GetPodDemand(ctx context.Context, request GetPodDemandRequestObject) (GetPodDemandResponseObject, error)
+	// GetFleetSummary The fleet at a glance
+	// (GET /api/ai/v1/admin/fleet/summary)
+	GetFleetSummary(ctx context.Context, request GetFleetSummaryRequestObject) (GetFleetSummaryResponseObject, error)
 	// ListPods List inference pods
 	// (GET /api/ai/v1/admin/pods)
 	ListPods(ctx context.Context, request ListPodsRequestObject) (ListPodsResponseObject, error)
@@ -2023,6 +2960,12 @@ type StrictServerInterface interface {
 	// ListServers List inference servers and their health
 	// (GET /api/ai/v1/admin/servers)
 	ListServers(ctx context.Context, request ListServersRequestObject) (ListServersResponseObject, error)
+	// DrainServer Take a server out of rotation without stopping it
+	// (POST /api/ai/v1/admin/servers/drain)
+	DrainServer(ctx context.Context, request DrainServerRequestObject) (DrainServerResponseObject, error)
+	// UndrainServer Put a drained server back into rotation
+	// (POST /api/ai/v1/admin/servers/undrain)
+	UndrainServer(ctx context.Context, request UndrainServerRequestObject) (UndrainServerResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -2106,6 +3049,56 @@ func (sh *strictHandler) ClearAffinity(ctx echo.Context) error {
 	return nil
 }
 
+// GetUserSessions operation middleware
+func (sh *strictHandler) GetUserSessions(ctx echo.Context, userId UserID) error {
+	var request GetUserSessionsRequestObject
+
+	request.UserId = userId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetUserSessions(ctx.Request().Context(), request.(GetUserSessionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetUserSessions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetUserSessionsResponseObject); ok {
+		return validResponse.VisitGetUserSessionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListAudit operation middleware
+func (sh *strictHandler) ListAudit(ctx echo.Context, params ListAuditParams) error {
+	var request ListAuditRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAudit(ctx.Request().Context(), request.(ListAuditRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAudit")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAuditResponseObject); ok {
+		return validResponse.VisitListAuditResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetPodDemand operation middleware
 func (sh *strictHandler) GetPodDemand(ctx echo.Context, podUrl PodURL) error {
 	var request GetPodDemandRequestObject
@@ -2125,6 +3118,29 @@ func (sh *strictHandler) GetPodDemand(ctx echo.Context, podUrl PodURL) error {
 		return err
 	} else if validResponse, ok := response.(GetPodDemandResponseObject); ok {
 		return validResponse.VisitGetPodDemandResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFleetSummary operation middleware
+func (sh *strictHandler) GetFleetSummary(ctx echo.Context) error {
+	var request GetFleetSummaryRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFleetSummary(ctx.Request().Context(), request.(GetFleetSummaryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFleetSummary")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFleetSummaryResponseObject); ok {
+		return validResponse.VisitGetFleetSummaryResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -2280,107 +3296,231 @@ func (sh *strictHandler) ListServers(ctx echo.Context, params ListServersParams)
 	return nil
 }
 
+// DrainServer operation middleware
+func (sh *strictHandler) DrainServer(ctx echo.Context) error {
+	var request DrainServerRequestObject
+
+	var body DrainServerJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DrainServer(ctx.Request().Context(), request.(DrainServerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DrainServer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DrainServerResponseObject); ok {
+		return validResponse.VisitDrainServerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UndrainServer operation middleware
+func (sh *strictHandler) UndrainServer(ctx echo.Context) error {
+	var request UndrainServerRequestObject
+
+	var body UndrainServerJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UndrainServer(ctx.Request().Context(), request.(UndrainServerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UndrainServer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UndrainServerResponseObject); ok {
+		return validResponse.VisitUndrainServerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H39cts4lu+rnNKdrth3aFl2nL49zh+3nM7H+N502pXEs1MbZkyIPJIwIQE2ANrWpFw1D7HPsA82T7J1",
-	"DgCKkihb7s7H7E7yl0Xi4+DgfOMH5uMg11WtFSpnB8cfBzMUBRr+88/PjNGG/irQ5kbWTmo1OB68nSHM",
-	"mkqoPYOiEOMSAaklVGitmGICboZgRYUgLP891sX8gYWMm2XDQTIw+EsjDRaDY2caTAY2n2ElaC43r3Fw",
-	"PLDOSDUd3NwkgY7Tp+uUnECj5C8Ngixgog24mbSBFqHsFZoERGk1SOVJQnOJ5oGFUk+hlArvR8lNMqiF",
-	"ERW6wKCXspJunapTh5WFGg3UYspzSHr8S4NmPkgGSlQ0bMmdu/MVOBFN6QbHB6NkMNGmEm5wPJDKfX80",
-	"SAaVuJZVU9HbUTKopAq/kkinVA6naJhlP+kCyz6O8QuQRQLnr1/uocp1gQVoleMx1EYqx9uZz4QROS0T",
-	"rqSb6caBrUWONqFl5agcWDlVFnYEZN9lUOLEgZg4NFBgrgupplChUBakgythIU7krmSOu6ANjEX+wZbC",
-	"zmhQoQpQGrCq3TyBbJhRi2w4zMDitKLpxuiuEBWELi1Ta+FmC55WvOzi1l1tGcuN92ThefsS1dTNBseH",
-	"j75n7sbfC/52JPJMTHGdt/QUVFONSe6sE8YRH4SDg00yQPKxQQTukAD/7045ONNFnxS8btSZLqDWBWnO",
-	"zgE4Dd8fQYmO95y2o5BT6ezuBkbL23lcCxqIuv3l3cnev4u9v432/vD+40Hy/dHN7wZrHE0G13tSXYpS",
-	"Fnvobc4g/A40DrpNrBOusYPjo8NDv8Tz1y/7rVStiweWRQ1VQRK/Lvawk82cq+13D0++O3z+3eHz4XCY",
-	"7T5me2HEFZmVKrY53t+nt6wTUEqHRpRRIndBWhB5jrUjOdd6CCcKxNjqsnEI1J+EmschIkBPtlO4xqIB",
-	"qSZ6Vfd6lC5ZVitWojVd2qQ8tS7OTbmd7gSW7jXcoas+o6MflvTnh6QrDbz8/3u8v//uL2lq99//fl0Y",
-	"SGwN2lori2xln4jihXB4Jeb0K9fKoWKrK+q6lLmg/d7/q6VN/9ih9XcGJ4Pjwf/aX/i3ff/W7nvHxlP1",
-	"KsZEyJLkw4DBSWNpQ2cIuShL4l3HRV5Hee2fL7TcD56UBZ07kNnZqs/pU0/mE1G8xl8atO7zM+E0qB4b",
-	"K1i4vARIYJYeBGI9p5g89vVfi0vPtRnLokD1+Zn0J2ZRbrBA5aQoF4pLopIJeSGKSqoMjC7xa/HjVJHi",
-	"ibIN5D4vT04UNAqva8zJBvpoa8/KAlmhGoOPycvLQBQU6IQsyW5O5SWqr8WkV9o9140qPj9/gkuCQqMF",
-	"pR3gtbSOlEf637UwjhwDidCkRHRfiyc/uxmaLyY1c9A0X4jcvXtvY3ZKI7zfScA2+YxyiqPRI473BVwZ",
-	"zbGmm2my16k6OngYXnUNEuhLNHAAP8knw1R9Jaa+QXMpczxX4lLIkvz+F2AuRwQUh1o/O4las6DgGP4k",
-	"yg84h53s0v/ReZklzNL4xmdvPvoJuuuTLgSDU2mdmXNoTw9OGjeDk7PTVO1kgv6O03eH3/16e3GuiCpt",
-	"5N/wCyj+T9JaDs8qUZIsY5GAqMZy2uiGnWeMdjv+ZPjVOFMbnVMmPy7xmXLSzb+cZZRFNIWbc5Kvw5ib",
-	"GAfzpCeTiVTSzX9CZ2TOj2qjazROYvx1KSOJ0mFl7+LNWegRhyZSQ2gsjBHzgQ+MY2j+rjPF+7alHv8V",
-	"c0ddfyxRtGN1QkdRFJKYLsqzDsETUVpc3ZRn1yJ35Zz02SJMJJaFTcDWWJLn8u+sPgZBbv+D0lfKN4Id",
-	"AZW03DBVGefZF7LI4Eo3ZeFt/ZW0CFeyQG/lc6KWdhwvKebkLrsJCCC7w9FBqrh2wEmNfywVCOUdhxcS",
-	"yIVl+ybgaDTytmV5VyIp/dkivyUibK5rXKLrMaimLHnusaUUjF/YLrnDO+sINIS3+j6v6mbJf0nT69Fo",
-	"L02vD56n6fX/ef7+972JMmWDGxfAqeLVTFsEEXaelsO0cuhFSmx02Uk3E1Y2rWgrOeG8exm3k/2/O88O",
-	"R/5ZX7Oe1a3Id1zqFtJtuWayqoO8buzh1Suu0VCgVcrLDq9QOSPRgsFKX2JBrFgrwqwWWZJbhOrMIAsL",
-	"s/dqtiTrV8J6OStoi8RChm7b8u0YlrQr72NdG9UtM8s79J4Sa2svWHrw2vUSif2l4j/eUiYe3ikBftC+",
-	"RXAZ8ylWwofty0uRalLK6cwtVSy227+1dRnh8OJR1VNC8ybV+siS9rUU1sEjqKRqnNejOydfWW9LSbJY",
-	"w4KEPj6c6Z7159q6ixrNxaxvR3RjyjlQG7Kg52+eLlFa6IYsVDuVL2fSVIVw4iJHSt56hf2pcAL8e5Ac",
-	"xEwkml5hKdDSki9iIW9tKP8eSjnBfJ6XyDkBws7r81evTl+9SODZn0/fPnuawD/+/p+7vVNM6+aCHvaS",
-	"+uLsHOjlXXTOUJRuNu83tj69hVrr8oEF3xQu0RQyd8FdSJ/JcWDDCY3S3J4mW3UGYfKx1iUKRbP3UX7u",
-	"jzt8qHQr7bIo8cJirlXRw+E3/gVYqXJcSG9MmXZGRLsi77a7pRXsKt0GTZEKfBvQKjJmy9E/SNVnX3UB",
-	"9MYfOCnKFLtFGM6goTY4kdccPxrkwBWkKvC6l2vEhSCWF/lMqL4y/+vnP8LDhw//AOdvfwQnK4wZO7Mw",
-	"ZK++M0crfKpB/AzFxam4RFBa4WYKGosXVc+2Pat1PoNKlqUMW7s092/YvlL7gL5HWVBPjahnMofYqJdw",
-	"Nl5284mTDZFJTBVhpsvC+iO7tTo9l6hj1Lw21XJYHAvYd/ge0hlq2O9jTbn1CQKxWyuEfW8BLJSSpJsE",
-	"bL9gl7T/0dfSb8CJD94V3O7o2OTzKtaMY5B9T2LL5YVtWnIVXeFZMQG9sp0s+Yo1G98Ri2WLusEVbXTI",
-	"K7bonuZkG/Fd1pptvf722Vk34OiRwCA/d8RnvIPbblcgcCOrY7j2r+H7vzn5T+3kP4Nf/yTO/Fa/bBwW",
-	"F8Ld1ylT5iKkQuOP5ZfdcqhdfPl44M6Jf1sY8M3zf/P8y54/as+XiAVeSttTkikjYmoLwawDyGabprq4",
-	"R6FV97pwp50ob6sV0STxVKo9nLtvis+UJhH4EzFgfu5eTq5WhddYOhFlSVJ6ketGbcvbfr2Jk23WFovW",
-	"Sq0uZtLda77Yr5LW3qujc+VFqKj0OTgetVPslBXuOb3HZT2pfkstJujk+oJ7F5OsbsMy5X07+xonBu1s",
-	"U/FyER+haiqiyBk5neJyWW+DVQmd+6f1Rvi36eatNbN7KG6rdFu0bcxKvH6Hd9hcXOOR7qGEr5GN53MP",
-	"Yti+dvpvM+Fi1u/xqFh8xuopCaEsNwRI7NJmwlIgKFxAOD2OxxlcnKaJpJq24axvQxNFEbRO1wwQs02F",
-	"PWLIlniTWKxLtJ9ga3FuR09uqQyHvdqkVgv6+g8gx0gcMBi8Zb8R3JC6nJRXYm4hI1skhcMiA63ANnmO",
-	"1nbZ2Da4/9L7lvyGo5G+XFBZzBsnL/EiAHC2zY67XcMCtu67MaH6sTGGhG01jeLDR2iUk6V3rtJYB7XR",
-	"466Ud5Imjl7yGeYffk14zAPHGplWuHWJjGYNfPw18wZQ4a+dvqdgcWd4HI+Iu0p3WZYVObFpKdSU/qhR",
-	"5LMlJ3VHdOzlDVAVtZbKxaj9dkFuSYnx7CKM7ZXTTTK4uvvr+3Jr6cTT/kWD05AsbB2fBnW+LUS9bzAT",
-	"Sdja5zHZeWOkm78hsjyDRC3/P26olHzAOUm7P5qvhTSPwVLixGihTNRyz2Ju0GUt+tijLBb4Y2rzAeeL",
-	"1YTpbhL66w333lSloXd3TP8B57fP7Ufpm36MwqA5adys7wpKCAfB6Q8exMgbySaL+y1GnDlXe/SLVBO9",
-	"PtbPNRoRDlsvpZVjWVJUS/llPLnn00ah4OXLn0CqCRpUeUhHjuHy5cufEnjz4qVQU+qVqqjcEDNW0yhF",
-	"Hk6rGJi8ODvn1CbxvDK64WsL4cTNYyJi5p6kyq7E3An4zBccllghY8CkCqiyYapS9YwxEjquDYJg2lWg",
-	"7NSDvD1gFk7a0wzRuBkqJ3Ph0KNsU4WScR/ZSQBx8cjH8IQZDmkzGj3MeT/4T8wiLI0kg+SklQhmblc8",
-	"UxXQP10SOGTKhWF0wFi7GSMSbeJP9meinCwLn0eppKqFe61QmgXgNEjbIsyZ+0ejg+POVSV/hgPThm1f",
-	"qq5mMp91QGKMIqhQKDeEgDHbgCYL8SdN8Bj4baq2BC8vuj4cwgk9X2ymBWEQlHapMsLhHtsVLDr7vnwb",
-	"62omHC9JOgu5aCzCDlPDoyXdvfa/W2hRqkgyMVnBfNLvWKMJPmA3gVnn3lmqso+pDxjTwTGkg+FwmA4S",
-	"SEPY3nl4k8FO5p9moGuvibssIjRaBLtnAUGWpWqnhaiGsBxEe83Nd8wWcLMMdsJ1tRoNxDsO4YralZHO",
-	"McxJ999VC1hL0db3dpnLZ2IqVRD/jKx75mucli8eJZDxlmQkaQypOxiNYCdcM4KD0S6J+aUoGwTafj2h",
-	"jVRTJDFS2tEGBKdCnF65EeCRWdAFZvkWPgZgalPVop1rYWi5EaCVBOm2skTlyjnkpahqf+3CS3xBxNGa",
-	"oBbWyyaSVfPSZOFwNPJqI1SoqpaSDEbYL4OihIxdXMa8OlV148A0JdrjVYCwtFzaO3/7fO8H+H9vfn4F",
-	"hc4bvntGqu2g0tZ5BHECnDMJm6psFQuZwU4+o3U6aNxk7weK8oSa7z4GEcBxvLns6hc4cPJC0WaQDTFY",
-	"I+UHXpn7YG4LNhKPsnDxzd/18SVI3vL2hlGq/MqinvOFIL7OEW8FLd0d8pu5crWP+BNvGqVqRzI3l2/2",
-	"0TK784uVK1A7dpcvP0Uy2stNHq3npCvZ9Uq2P/CPv/8HnJzCydkp+Acx5qRQhvyZ95sHw9FwRI5a16hE",
-	"LQfHg4fD0fAhxztuxrHLvqjlvpD7lwf7PNS+6FTUpn2RxR+lSxjHyAIV6zvA9R2O7Fddob/yGeJcf6mR",
-	"vG+q4rMHtr9UNQRvK2M74hxJMhbBKf8NjbacpKdKOjZvFpGPmpyhIXPPv9YunxZcv3erONWVq1WHo9En",
-	"w/auTtUHg/avlvg0pH078nT0Dd/Su9+5AsVdDu7usoTy5k4P7+60uER0kwwebUPZ8jUb7rXFPD3XAZhj",
-	"4QboXd07VzQ4XG+qSph5X1W06mE7KZuYWkoOWkV4T+Ns1JN9BhX6GortPQ6s9CWSUSKlfmDX1SPAKxP2",
-	"ZB3kLBkbeqQVJmB1qtwMJcU+1wtICwVK5P8DWpJLp4wfgrctpJLsjdOVzB9DFhCQWaqCvnrn4fGd7EWv",
-	"0CB47WM0Kd/VDRBa0jml2/bB36QqDnsMo6xP45ZgqeEmJVr3RBefDkPfC+y+Wc74nGnw5jPqeh/8dgOq",
-	"P/KQ2R3Y903nP7XO84ZsVr3ttX3lGHOjc1w//E98lYtCevJ8gszNntfvsUHxodBXymvWoz1/LhKVu9XR",
-	"YASWjoNZvylkmFKwJGN4zKFL5y53qlbvcde62DsY1kZfz4emUWQrFLrvDp9fHoTQvGoo+MNukJIqHsXH",
-	"UTxe5qk4WdxxIGLWIlDvoTnn9sGYPYZ377MhZN2zWI6JRgsoOA1FztwHwmNy6ZQLbnDmC4TV8oco3vWL",
-	"zaLJfrgjf/P+M9qEBXWb7/c8sKFa8M0CfGoL8HSlCkMBKulSrYuO9nvub9D9eIreq/AhEeteTn1gOyUo",
-	"Ph1nVfCF3QTyUO4vtShCDcu6YarOqKUwlGIWaLCA8TwkQJT7gyyGwE1yXSFMjK5CpepxSHNslpCa+vJx",
-	"lkAWYRD0dwcHEWo7y/q3GLRdRqo8wgzaMUlLM9WUZbZQ1TU4yALt1QGJ9WnuS2lJde39tVZMSTjubOc/",
-	"Q/O5lZtr5r03TKNgkAj8D1Xsw63WEz9T8bVtAW3Vimp2bAD/3GwB9j/KYrPf/9mblGVNbzV8Adqs0IlC",
-	"OJGAVHnZ+JJBtgJEyri+o4vWtToddJ2LIbpx/PGArsEhQ0EJNU7kdVsDOWL/LAsf2N95gTR0Ozzc7Gd/",
-	"jYc9ffoFHCwDDTY72H9y9TsaHd3do/0eA3U4PNyGrvUby/8yuv4CHfv5JXW/p7bvB7zD5uT+TSgpw9SI",
-	"HCdNGSESwOp+3IVAW6frGovgzj1WJBgMUr4XZ+ch4Cftt7V2sJOdvnr77PXr87O3J09ePst2eSjfMwQV",
-	"AsayICdzxSruoBay4IoGj7fD5wnaOn40043xJ2VhQl+0203AauprGmVBTIVUwINxnTTHx5S06CJVMf9/",
-	"cXZuQ12b6WwNH1+ltS5ZO78R8Gh0CGOcaIM0k7QUXQR+eBy2dERNWbCRGmNkkE90wlELRSkWhAWrKYuz",
-	"8ayOcoX2G1N8DpWLsrSPFxGKD2Ya65nvoZ000lzlM6OVbmw591P5q/Z8jk6DeZKFmkNTW2dQVKmiwW/7",
-	"OljSuct9dHi4O4S3VzpKRgt+4OMR5qtPc/j7LyWKS0xAKxbeeDGLWJ0bbW18wl+Yo0SSWF8i3+9WqfKn",
-	"i1xtjnIYjuiU5+pUqrgkfxLAlo7TD1HwacoY+fgpVbG4zkq0OCCNGd6j0UOuaLcTSQW10VOD1rL/CrAO",
-	"2uVU8XeQaD+9jyFhUKJqQVWzuICsRWplfDLgT66I0QZF0WpTWAJLEA3CEhXGDSX0pbH6HFoARP2TOrVl",
-	"uNYGxxZZfyUo5A7YqW+u7hO5uk+5jxEiufnTatFcahM1h22E0zW035IhBfpanz/5qs48cNH7Idghriy5",
-	"0d3tHHuEa+wbjzHe7NdP7If4EYtog3f43Mo/0o1DA42NBszfqC3l2Agz3/XmatzIsiAnmiqp9iqsdOjJ",
-	"nYg3dpFw12istCRuLabEe6PFi1S190RCJB+OxinI9zZZOP50Y/hIY6BgJuoalU3VsrMjF4Min8X19ZvI",
-	"AMUO0OjPau+6qO+N9s6fb5C9a1Hf30pmn17bvOSQFG0UXRKfrn50NDDK6V1a+DGczt9sWVzrFJnCWRVX",
-	"mOJHQhKGBID1Xw7dKfFa5vGi1i6FIAWaFjhBYapdhGEt/oYvzLdXW2gm6uLL9SHETVUEja1Vu7PGhAK3",
-	"r7ExxoIPxdpBZBFv3fnUfz9r6+3dT7DuZN8dPo8fAlvLxDsaeb/IJX7/eIvq2T9Rla1d7q1lNt6sb8bg",
-	"ExuDJ12l86rLxWn/LUGW6e1VvwP57dV3D/dYpOyhgqwnwda0QJA2aw6Y+Qht8oVwkC4oKaepbTW97b5z",
-	"WZZVAh7rzZ/uYjSoT9cjvumB9X13Ez555wOuxxE3FeEulAm2Hxwbwh+ZHMrjq657j1U6ChhK9FB3w0TL",
-	"jhFaNanDTjmfGnbvA4gFEK57LWBDmf1NB+f837TS3gGo32oFgoh9MwSfuXi+8IGsedIEVewYg6jt72+6",
-	"uHmWuy5y/N17krCIoX/3fgnW/u49SVVrN9599FcvBvG746KWduhmBoW7kqqww1xXLIiBiLX/g2D5YK6F",
-	"ew+XvvdtWehXYG/e0oRYZM1GtZ828INEitfHWYMh6QnDEyylDTHEaaV4gcRffP5w/TqdzGfL0ZEPjDi+",
-	"bz+gFgZqTfT6QGehoLSKXO/0DgelN+9v/isAAP//",
+	"7H3ZchtJkuCvuGG7rMidJHhI6u0hH8ZYpaO0q6qiSeL02ApqZjDTAcQoEZEdEUkSLaPZfMR+w37YfMma",
+	"e0TkAWSCoEqUqnakFxF5xOHh95UfR5lelFqhcnZ0/HE0R5Gj4T//7Zkx2tBfOdrMyNJJrUbHo7dzhHm1",
+	"EGrPoMjFZYGA9CQs0FoxwwTcHMGKBYKw/PelzpffW0j5sXQ8SkYG/15Jg/no2JkKk5HN5rgQNJdbljg6",
+	"HllnpJqNbm+TsI6XT9dXcgqVkn+vEGQOU23AzaUNaxHKXqNJQBRWg1R+SWiu0HxvodAzKKTC+63kNhmV",
+	"wogFugCg0yqX7gecaoP9UEoV3rgU9JSnLw1eSV1ZKMUMTwCVMxIt6CJHWrpQfv0yH8OzRemWQNu4tKgc",
+	"WCeMsyAcD6TwGq2jxUua6e8VmuUoGSmxoPVe+gW1d7IQN69Qzdx8dPz4kHbhHBp69W877w72/vn9x8Pk",
+	"6OB2r/X37r/8aZT0nAVv+ZVcSLe+42dhQyUa3uLQAgt+vb2+HKeiKtzo+MlBMppqsxBudDySyv358Sih",
+	"1ctFtRgdHx0cJKOFVP7XYb0+qRzO0PACB9b20uHiN63scOPKDrdY2c86x6IPi/kGyDyB89ev9lBlOscc",
+	"tMrwGEojlWMSy+bCiIxQD66lm+vKgS1FhjahbWWMJXKmLOwISL9LocCpAzF1aCDHTOdSzWCBQlmQDq6F",
+	"hTiRu5YZ7hKyXYrsgy2EndOgQuWgNCBhYgLpOKUn0vE4BYuzBU13ie4aUUF4pQZqKdy8gemCt51vpLQa",
+	"sPzwnsw9bCPOHj35M0M3/j7sw8wzMeuhQroKqlpcEi9gKiI4CAeHQzhA+DGAAndggP93Jx6c6bwPC15X",
+	"6kznUOqcuNnOITgNf34MBTo+czqOXM6ks7sDgJabYdwi+nene/9b7P0jUPufH9/20HoyutmT6koUMt9D",
+	"LwdG4XdY46j9iHXCVXZ0/PjoyG/x/PWrfp5Y6vx7y6iGKieMX0d72EnnzpX2u0en3x09/+7o+Xg8TndP",
+	"mPcZcU2sfhGfOd7fp7tME1BIh0YUESN3QVoQWYalIzzXegyniliqLiqHQO8TUvM4tAhi1FsRXGXRgFRT",
+	"vUp7PUSXdMmKiWiNloaIp9T5uSm2o50A0r2KX2iTz8Hjv3To5y8dEcDb/5fj/f13f5tM7P77f+pl/OcW",
+	"h0QwA6PLvU6IdWRaOaOLNiC1gRoSSjvQqlgGqA5AgEa/g3ts5hRtvP/bZHJzcLA3mdwcPp9Mbv7H8/33",
+	"/7118eggXOx9sE8g3tK6bKmVRdYIfhD5C+HwWizpFwEAFUsjUZaFzAQBbf/fLUHuY2sHfzI4HR2P/tt+",
+	"o4vt+7t23ythPFUvw5gKWRDdGDA4rSwh+hwhE0VBEG2pczeRjvvnC0/uB62PGQC/QOx4q3dePvXL/EHk",
+	"r/HvFVr38EB4GVgSM3Fo1LMECI06F8JiPaR4eayXfi0oPdfmUuY5qocH0r8yiDKDOSonRdEwNEKVVMgL",
+	"kS+kSsHoAr8WPF4qIlNR1EbHw8LkVEGl8KbEjGSDtwz2rMyRCaoyyCxMhkVBjk7IguTJTF6h+lpA+kW7",
+	"57pS+cPDJ4hqyDVaZtV4I60j4pH+dymMi5bNtEB0Xwsmv7o5mi+GNUvQNF+wMr3aU9uXZPJ6eZyArbI5",
+	"2b+PD56wbSrg2mjWwd1cE7+eqMeHj8KtNkMCfYUGDuFn+cN4or4SUN8wQXxZdCMNTDIwlYbS6CuZs7Xu",
+	"iRNKrb+aSCNwyAzPlbgSsiD18AvgGiuOZK5YPzsBp2pWcAz/KooPuISd9Mr/0bqZJoxh8Y53vHglObAy",
+	"7y9BMDiT1pklW4B04bRyczg9ezlRO6mgv+P07eF3vx5qnitalTbyH/gFEPNnaS1r8QtREGljnoBYXMpZ",
+	"pSvWJaJR1BKv468GmdLoDK2lI3qmnHTLLycoZB4lw7Dp+nUAcxuNBe+0m06lkm75MzojM75UGl2icRLj",
+	"L+Y8/EM6XNi7YHMW3ohD01KDpSCMEcuRtxOi/fKuNcX7+kl9+e+YuVH0sT1TzizXFycyD/ZVM6zU+dgg",
+	"OzgSEGEd46xAYZKaxMcGpwbtPAksdZwbIRUbZf53pfjKuM8dIHq8an+dowLpYC7KEhXmsPP6+Y/w6NGj",
+	"f07g/O2P7Kmo7dNcONxzcoF9o/sTXccsJDB8bxm7vJB1Rsiid4W6cple9DiBftLXtEpUOea9bzphZugG",
+	"/RVs3QYzt4EWyyvB6qNWJ95RVotzhnPvXDTORd92/zrXkNM+3bjXAm8jEHtfhBs1wyURNerdNAAZRLLo",
+	"M+viWHBMb43+LXxdQ/xkpPBmALKp91TX/vGpLgp9TQIvOMi9E9wfeyGsq323m4ET1x/m7tv9j0QYkVxb",
+	"xqrIc0krFMVZCyRTUVhc5XvPbkTmiiUtziJMJRa5TcCWWJCu7O9ZfQyCDI0PSl8r/xDsCFhIyw9OVMoe",
+	"zwuZp3CtqyL32uW1tAjXMke/dyZjYqp4RVYuv7KbgAAS7WyPTBR7cdm95C9LBUJ5VdXzYciEZRVCwOOD",
+	"Ay++u+cel9J/WnyXFmEzXWJnXSegqqJohSv4hm0vd3ynR5eG8IqV9+9s9Nu8/6c/3Yu2aANMwNdzbbFm",
+	"kLQdXuuAv6rXSfUb3E193qb3fY/96U4kj1vdArste69XqZz3jT2w+oW95USUhbxqwSrGqwwu9JVnpGvu",
+	"8FV3d7IBqc4MMrIweK/nHVy/FtbjWU5HJBoc2nTk2wEsqXfeB7qnJP+2ZQhdgBoUtk80/3W+JOkjLbBw",
+	"JQXSzokdSAXpvpclNh3AwD6EuwPF+inDFP1UUcdE2RMvbGtJUEjrbJBHn+ZmvuNITDF8CG+ccD3CiWFI",
+	"gzUHfql1gUK1tnn3tEkzUN8KanfCyuRsOvU4wWss4SPEG9eLq9gfT/9pQyx9C2nHg/Zt4nmB6N5Ui4Xo",
+	"0yQzbd1FieZibvpwNoSaTaUUS2SdW6BXOIY61xUZPnD+5mlXxdMVcfB6LT7w5vU7bzJv0iNe5gWe6dzy",
+	"82payNm8R3MIxMl+Av8MqQhe1AQ1djvORFu6U7PX+Y+6Uo7X9OmGgfem2D71KHh+7MWTxYa9smLPimZn",
+	"p1EnZuXoCSykqpwXUnfuf9UiIWAkHaQIh9bed+tcuivvQ7/6OD8R9Wj2z4J3FxyQuwjQ6cTM7saOtZhL",
+	"Qw7sTVG6dt7FQyIbYH3ez3oqK1vqAz9nFTzFhfDuu+4JtMnrnkJ8jasZ4XAz9rJD8/Pgab2SLiqGJfTB",
+	"4Uzn98TAn3RliqXHunshWy6cuMhQuQEt9KlwAvx9kOwsmkrPrtaAmqOlLV/EuPraUP4+FHKK2TIrkF3R",
+	"CDuvz3/55eUvLxJ49m8v3z57msB//sf/3e2foiVJV/QCUyFcz2Xh1fy1iH1Ll4EdpUHhNVi0Vmpl23O1",
+	"BPOsrC7oai9cXpydA928CyhzFIWbLzcpMuwl/t6CfxSu0OQyc8FAkdO4n5afOXiVV82P9S30rfzcp595",
+	"H8HGtTPVWsy06uMrb/wNsFJl2JBK5Cw7B7R2Rax/d0vpdl8BGgCz5egfpOrT6HUOdMcnACqxwE6gkaNE",
+	"UBqcyht2ChpkbyRIleNNL9QICoEGLrK5UH0pPtHlBOdvfwQnFxj9CQzCEKHxL7N97N0KcgohgD4TVwhK",
+	"KxxeQWXxYtFzbM9Knc1hIYtChqPtzP0bjq/Q3kvbQyyoZ0aUc5lBfKh34cwp7XC2mQ22cHQOwlwXufUp",
+	"iGsUz8kZUeNZd5+tunxErxeuq+YSzdCD43uZKz3ZQwRurRCi3RLMFkKw/Zzl3/5Hn0dzC0588HJnC/ca",
+	"72KNEwfcT1atiBrgDZvqiKg2Hq1wg140X5X6K7KlhSFd5jogAoMWuyYIL5ctEdNv7G6lIawxAp9sGYAX",
+	"qXBdOo3H47bEaNbstBPFVpOvnJ1/MWntbAAkg7rRCqe+J7Pdhri7PGVbBWx7u6Ot+/XQ5z2s5G0xOCxw",
+	"ENTRbv6voYZ907f+0PrWA6hYn0Wv2qgikel50Rek26wfZVo5wiwDIXjY1pBC4OLLq2Z3TvzbNLJvStg3",
+	"JWxQCYuE9CXUslfS9oRmiljDso2fKoRw7+HS2s51qXtVh1otG4oZsWcsuCXrtMBP9HuFUoxYlePn7oXk",
+	"agLGGkinoigIYS8yUoS3BFg/CcXJhgknyOaLuXT3mi++t5DW3utF54q2e3NV1vGoraCnXOCe03sc3pPq",
+	"t7jjAnmub7h3M8nqMXRXvulkowd9YzxoRTcLd4KmYk8ARTbnCHhhNfAKMAcRlReut6tU+LGliGipSPdA",
+	"qB6Mqbe3xTD1Ij/FPqqPzM/Y5pTNuHeEx177/Jah0HKjLaOqFmyUGTmbYTfoOsD2Nxhtr4OU/G0cc6Mz",
+	"+x7sdHsLleVUl/XeIb6Hvd480j1Y42ufFPbcJ7VvH9LkMEzwkPla2oHcqc8T1CTWIIsBDZZ1jrmwpKkL",
+	"FypeTmKyCacO0ERE69He8M/QRBEFrdMlR61s1UmJap29zofQYh2j/QRbo3M9erIhYBvOaoismvX1Z6ld",
+	"IkEgZAEOnNaQIXtaXIulhZQkhBQO8xS0AltlGVrbBmP9wP233rdlz9f7PAPKYlY5eYUXoSBjW+7YfjVs",
+	"YHs3FnG9izsyOa5FbY7HJDXGQaUdRLb52zwAMbpbz3NM887QWVgx//ut/0HD/cfKGKKZVXOdE1qgUk4W",
+	"XnOTxjoojb7E/hlYNc7mmH34FDOMB45uca1wa684zRrQ4VPmDbVynzp9jxfuTjMsBs/bvOOqKBYkgmeF",
+	"YKPFlqSZdDSgO6wwTzaAKi+1VC5ah5vpsV5KtJsaad9LbkOktHr66+fSssNatlmHuIaZwRe1iVqK11Zm",
+	"UeBXmyyj+ypkjSa2tVAPKn1P6u5NKQ3ai8FkbZaPUkF4cDVhGypVoLWtiiSDCq/XksA25nJvVrAehB5I",
+	"BEZ/hGeg3uaRlnarOI3wXgTS1bhI/jWQ7TuRc585/2mZg3+o5LxzS9aYlz49qn/rzpYE5VG5L0xx/9TO",
+	"evr1lTOxZ5WRbvmG5g71FKX8Xzjg4f6AS5IePp+6FNKcgCUE47yfVJRyz2Jm0KV16bqvPmmK1+mZD7hs",
+	"EC9Md5vQX2/47aGTp3t3TP8Bl5vn9qP0TX+JwqA5rQgV1kv6I/k4/cHXuvJp+eYy9F4z4ty50lcFSTXV",
+	"62P9WqIRITXySlp5KQvpluwXjMmunB0kFLx69TNINUWDKgu+o2O4evXq5wTevHgl1IzemqjIHKJZX6co",
+	"ahXtlRdn5+yHSjysjK6460fIkPGJ7NHjmkyUXXGQJOA9luCwwAVybZxUodpuPFET9Yxz8HTcGwRktKv1",
+	"1DPfC8DXVcNpzVRF5eaonMyEQ59HNlEoOVk/PQ3FbTzyMfzAAIdJdXDwKOPz4D8xjeV6hBmEJzVGMHDb",
+	"6DlRoSqqvQS2pDJhOKX7Urs5F67axKdjz0Ux7SKfLy2YqLoMbmWlaaivJ5YbGxEw9B8fHB63lVpOg4BZ",
+	"xbrERF3PZTZvFc+xdr1AodwYQu3dQJVdMEtpghPguxO1ZY178+qjMZzS9eYwLQiDpMtPlCEpx9IY89a5",
+	"dxtMXc+F4y1JZyETlUXY4dXwaEn7rP3vuh5koggzMVkpDabfUZYFnWo3gXmrldZEpR8n3o6cjI5hMhqP",
+	"x5NRApNgzbcu3qawk/qrKejSU+IuowiNFnsipKGyLp2onbqSOVjrLHf8Xf9i2pThpbATOnCVaCC2wghd",
+	"t66NdI5rU3R/+61QgyrquMwuQ/lMzKQK6J+STpS2+l8dJpDykaSEaVxqeHhwADuhSw8cHuwSml+JokKg",
+	"49dTOkg1Q0IjMtGEgqCKEaRXGkf4chpoV9P4J7zo4dVOVF0UXwpD241VNUnAbisLVK5YQlaIRem7c3iM",
+	"z2lxtCcohfW4icTVPDZZODo48GQjVDAtSc7X52VQFJCyYpgyrF6qsnJgqgLt8WodubQckjl/+3zvL/A/",
+	"3/z6C+Q6q7h1E5G2g4W2zheaJ8CuFGEnKl2tEU1hJ5vTPh1Ubrr3F7KahFrunoAIFU18uCzPm3YBJIUi",
+	"zyAeYrBE4Two+muTGjASjNLQN8q3yvGhIz7yukHPRPmdRTrnfjrc9SM21em03vGHudIZi+ATG/VM1I5k",
+	"aHYbY9E22/OLlQ5CO3aXY/RxGXVvIF9i5aQrWPRK5j/wn//xf+D0JZyevQR/IdpwZACQPPNy83B8MD7g",
+	"osYSlSjl6Hj0aHwwfsRWgpuz7rIvSrkv5P7V4T4PtS9a4Y/eesafpEu4+IwRKjrjvSucLeVVUeg7pgW1",
+	"2PcEI+k7Ua3y/N64whg8r4zPEeQIkzEPQvkfaLRlv8lEcQUpCXR2ooAzNGTm4Vfz5Zc5x13dav3uSgee",
+	"o4ODz1bzvDpVX3m4v9WB05jO7bFfR9/w9Xr3W51y+JXDu1/pVL/zS4/ufqnpNXObjJ5ss7JuNxZ+a4t5",
+	"etokMMRCA7W7Xm918mB1PZaurIewFj1g58rXmSWDoCaE9zTOIJ3scyWYd63a3jSOhb5CYkpE1NyJYmUd",
+	"oSYuYUnWKnckZkOXtMIErJ4oN0dJus9NkxVKihLJ/1DixhEVTsGFt3UdHPEbpxcyO4E0lK2lExXo1YX6",
+	"aMmKp3BwjQbBUx+XAHKru1D3GGoV4vNB3kxUHPYYDtI+iuvUEjZVHz/o/PP1Fuitxr3tWnnOVHj7gLTe",
+	"VzM50O0gwpDBHcD3jeY/N83zgQyT3idQO41k9z/6jnK3g0Iy1gqToiqvGl9SKZWFHe8HyomyQ7s/Xbld",
+	"0nRypOuXjcxjqleeIRyDN3SiYs+haO+alqb25nf8VSxt2SVPVhIqbl4YS8mZqElodvTEMfyqWEnMo9s7",
+	"bITWPiBPO/6cbofbd/2H1zyyH7oC3r5/QMrsLHCAJLtIYr9R4+emxtNBkrgHIVa5d+H3kl1sf0H2dBJa",
+	"HPs41HGMadqmtUloMdD0Nok9N9AmE++LtYGA/I8EpkYvgowOhSfj2KBZBs9NtyHFRHU7Unj1d60phVZY",
+	"G3WZts7Crztsoe7WvgHmBL5zCYGQXbAnTTcT+IBY2mbEdG+PYbVnnUGx2CtQpVHq9FHxK2kdN+G4N/22",
+	"2jnfJts9HfpdPyjJN81JevtiMagDgwvtYL7R++eld2KqjIMewF2CbJM8o10/va/kfQ5S/nq2dOLpoLKe",
+	"5gTp+Xtesb40KD7kJAJZpX2y57PHolZdK8dB++7kz0LsMjfTSLMFvxT7DFrNaydqtf9wqfO9w3Fp9M1y",
+	"bCpFSrpC993R86vD4BNbVNbBJba9AxPFo3gHBo+X+lW0xDi3EFp1/XjTmJ3d3gtij+Hd+3QMaTtjlbnW",
+	"QdM4g4YihcB7oC7Jlq4s+y37pH5T/3JflhF6Oz8o/TerG2449r0NbvpvxP+5if/pSviDeC3RUqnzFul7",
+	"6A/QPodv9m3TfKKX8rlO7HIZKgG8L/2OthPJSm8AJpP4nq8WStrhhm59yro7q85T/t5OlFR7oSI2NjcI",
+	"daorbRj62y7AaVz3RMWaF1pnSA5a6xOguXcaMap0vaY/JS60t0c39vhGekJ8UOeBwDnAEnid8BPtjuEl",
+	"uxXotNmxwCoPazKZyOboO7fXDmUBU3mDeWiPT4ccGkoaXRFkjCxtE97wCpGHFFj5DxxDqwM1HRa7b58c",
+	"HHGkOraXjDMO8KFOj5IH5CideQaYSsDW/0/5ydFW+4ndy38P+oevFxcOBMwKoTJsMR++N8B7Yp1DL8vp",
+	"ao8Rn5u4c9PZw7OMBLKQM1dokYfANaMzMy9hsG36+6gHm/0yH8OZZ18L9JTo6eUkxDZsmpCK4HOw0gTS",
+	"WKhCf7cqVUJAtyv7m0HrbUyUrz2EekyiyFRVRZE2akJvcaEvzWv32R2wMs5iYca9NAZW5O82L4Id8sCK",
+	"BaeXbTQrCAW+MYHfAROgo1ohzRYL4J/DHGD/o9zg5PvVqzNdSq8pvCnnXaATuXAiAamyovJxwnSlVCxl",
+	"+1/ntVrvdKB1joDqynFj+TbDIUYxUb4XRh34fMy2gcy9N//ObrrhtaOjYR3/U7T7h/bnNfXgw8r975z8",
+	"Hh88vvuNunk6vXB0tM261ts3/5eh9RfInrQuud+T2veDn3A4ovcm5JHAzIgMp1URXYvA5H7crle3Tpcl",
+	"5kGc+7qRwDCI+F6cnQdnA1G/LbWDnfTlL2+fvX59fvb29IdXz9JdHsq/GZQKAZeSnfNsskgHpZA5myU8",
+	"3g4nEXXanemYW/Ti7Nwr/LsJWE3vmkpZEDMhFfBgnByRYTAUJioG/V6cnduQzMLrrBkft5wkg2k1aYv1",
+	"ePDuUN+8krSLAA9fNC8drabImUldYgSQd7KE/CrSUtg8sVor+j9YDBy4iN9l4uSzTBSFPWk0FK/MVNYD",
+	"3xff0khLlc2NVrqyxdJP5fuOczI6DeaXLNQSqtK7T8n4KYpNX9RKWl13Hx8d7Y7h7bWunc5RV+ScKIar",
+	"t8D42yAFiitMyJTTHHnxDY0I1JnR1sYr/FW2Es0em0PInXjVRHl7i1NMIh6GvDzloTqTKm7Jp/8wp2PX",
+	"h8g5heoSOedsomJGDRNRkxUZvUtPDh5xGks9kVRkCc8MWsvyK9RG0ClPFH8jh86zNupIYtUFVvO4gbSu",
+	"2mLzNKSrEaA5COXqyiTeAmMQW4quGTfkzXTG6hNooTjqdyrUuqVbA4Itgv6aDPZYR/VN1H0mUfc5zzGW",
+	"Sw5/diuyS20i5TCPcLqE+sMaREBf61sQX1WYBygGh9UOQaUjRne3E+wxtrcfYnvDcv3UfrDd2B7scLTO",
+	"X9KVY5dZZGDes1DISyPMctezq8tKFjkJUXYDLnChw5v8EsHGNgZ3icZKS+jWfFyBpVFzY6Lq0GTQ5EM+",
+	"LCn5nicLx587DB82DCvw31KwE9UVdtz6VWTzOnbZyyJDWXYok35QfteuAB/kdz6pifhdXQH+zV3/+anN",
+	"Yw47xodQt+4cHPCnRYERT++iwo8hJfd2S+day8kUEtTYwxTbuSecBwzWf21zp8AbmcWuOrukguRoVgLr",
+	"tRrW9kq3/Nc0E73iQ4VBxZ2oWCmyFmlLKxOCa97HxonVnAlXDyLz2CLJm/77aR3ra3+2dCf97uh5/CrS",
+	"miXeosj7aS7xm8FbeM9+R162ersb3Wx8WN+YwWdmBj+0ic6TLjun/YdpGKe3J/1WdWwvvfsc78ZkDx5k",
+	"PQ28ps7+rq3mEIeLkTfvCAfpApHa3kQ62LkqikUCvkCUP7LCJWDeXI9FDd9b/+5uEhLvzl+/OonFEnWo",
+	"rCjqYe0YfuLlkB2/aIv3JsylZgX6enHDi5YtJrTKUsctdz492C6qF031S7u2fsDN/qZVEvwH9bS3ark3",
+	"coGAYt8YwQM7zxsZmIekU4+qLWYQqX0jL9jndLphTfxnYT7YGt3rfhjtDPmooa8p6KwjVNbXUYZgc9TS",
+	"gevSvCMInBFXxDdCGl7UM+muwoILwOLEUfq3cuzqcH6oOwl0bZ30zOES8wQuq07DjbpK9Dgs1gK7fmgM",
+	"X2XWSjqwPhehlNmHJETaOW2ylL4YzrvOQuReNHU4YSEG90ISMBYWr+do0BsX/nNtxFla8b6mNPU4LIbm",
+	"sh331Trco0nk04u7PUdCyiTmY6h7aIm6AWl4LupSkRtO1I7McVFqYh0+J8pD/Dp8I+4SZ0KdgOD2Janv",
+	"ApHymkQWKmd1kY8n6tRHJVe/AlpqXdSBEkhjNal2MNWVykllq3LpO3pNVNr+wl2vP8l/ZMa3c3iYsobO",
+	"t4S+cDlD6xM6Q9kO3R4z3LPmj++JWvlu7R80+VJ8wIaFBvZitPPF5rHQsOVNvTcTDyQ+zMafqdy2lZbw",
+	"pUg1yEpOar64EJ71sVZHXL/dr8iHK8YQ+mV41hI22o56NndjoVKtdrX5DHH6u7lFzQ4G2EXkJvH7l738",
+	"Iqz4QTnGSheR3zHP6Pa6+sY3fhd846xy64KaNQvOdY4cpJ9btPqjsKnR7hDy7j0ZFbFXyrv3nfYl796T",
+	"IVGbiu9CPxtuDWKP94kH2bGbGxTuWqrcjjO9YNsjLGKV9bzs5mLVbT3GTW+T0n8lbK282RuXQRdbM0vr",
+	"1uN+EFt/lOvOjql6yuUvFpyuvVq14dJ0XGk+/7te3NIu/mLb3PvC2KVbf90wDFRb5esDnYUY4mqHktbb",
+	"eez731fY5utN9DQUn/tvxnY2wQn9/S+vJeS13vMJebfvb/9fAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
