@@ -286,7 +286,9 @@ type Pod struct {
 	// Name Human-readable pod name.
 	Name string `json:"name"`
 
-	// Url The pod's backend URL, the one /servers lists and /demand/{podUrl} takes.
+	// Url The pod's backend URL, from the server's pod URL template: the URL
+	// that `/demand/{podUrl}` takes (URL-encoded), and that `/servers` and
+	// the registry list while the pod is in a server pool.
 	Url string `json:"url"`
 }
 
@@ -356,7 +358,9 @@ type PodDetail struct {
 	// Name Human-readable pod name.
 	Name string `json:"name"`
 
-	// Url The pod's backend URL, the one /servers lists and /demand/{podUrl} takes.
+	// Url The pod's backend URL, from the server's pod URL template: the URL
+	// that `/demand/{podUrl}` takes (URL-encoded), and that `/servers` and
+	// the registry list while the pod is in a server pool.
 	Url string `json:"url"`
 }
 
@@ -529,11 +533,20 @@ type PodURL = string
 // UserID defines model for UserID.
 type UserID = string
 
+// AuthUnavailable defines model for AuthUnavailable.
+type AuthUnavailable = Error
+
 // BadGateway defines model for BadGateway.
 type BadGateway = Error
 
 // BadRequest defines model for BadRequest.
 type BadRequest = Error
+
+// BodyBadRequest defines model for BodyBadRequest.
+type BodyBadRequest = Error
+
+// DemandBadRequest defines model for DemandBadRequest.
+type DemandBadRequest = Error
 
 // Forbidden defines model for Forbidden.
 type Forbidden = Error
@@ -546,6 +559,24 @@ type NotFound = Error
 
 // OtherError defines model for OtherError.
 type OtherError = Error
+
+// PageBadRequest defines model for PageBadRequest.
+type PageBadRequest = Error
+
+// PodsUnavailable defines model for PodsUnavailable.
+type PodsUnavailable = Error
+
+// RefreshFailed defines model for RefreshFailed.
+type RefreshFailed = Error
+
+// RegistryBadRequest defines model for RegistryBadRequest.
+type RegistryBadRequest = Error
+
+// RegistryUnavailable defines model for RegistryUnavailable.
+type RegistryUnavailable = Error
+
+// RestartUnavailable defines model for RestartUnavailable.
+type RestartUnavailable = Error
 
 // ServerNotFound defines model for ServerNotFound.
 type ServerNotFound = Error
@@ -720,7 +751,7 @@ func (w *ServerInterfaceWrapper) GetPodDemand(ctx echo.Context) error {
 	// ------------- Path parameter "podUrl" -------------
 	var podUrl PodURL
 
-	err = runtime.BindStyledParameterWithOptions("simple", "podUrl", ctx.Param("podUrl"), &podUrl, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "backend-url", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "podUrl", ctx.Param("podUrl"), &podUrl, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter podUrl: %s", err))
 	}
@@ -811,7 +842,7 @@ func (w *ServerInterfaceWrapper) GetRegistry(ctx echo.Context) error {
 	// ------------- Path parameter "modelId" -------------
 	var modelId ModelID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "modelId", ctx.Param("modelId"), &modelId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "model-id", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "modelId", ctx.Param("modelId"), &modelId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter modelId: %s", err))
 	}
@@ -944,6 +975,16 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 }
 
+type AuthUnavailableResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type AuthUnavailableJSONResponse struct {
+	Body Error
+
+	Headers AuthUnavailableResponseHeaders
+}
+
 type BadGatewayResponseHeaders struct {
 	XError   string
 	XErrorId string
@@ -962,6 +1003,26 @@ type BadRequestJSONResponse struct {
 	Body Error
 
 	Headers BadRequestResponseHeaders
+}
+
+type BodyBadRequestResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type BodyBadRequestJSONResponse struct {
+	Body Error
+
+	Headers BodyBadRequestResponseHeaders
+}
+
+type DemandBadRequestResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type DemandBadRequestJSONResponse struct {
+	Body Error
+
+	Headers DemandBadRequestResponseHeaders
 }
 
 type ForbiddenResponseHeaders struct {
@@ -1002,6 +1063,66 @@ type OtherErrorJSONResponse struct {
 	Body Error
 
 	Headers OtherErrorResponseHeaders
+}
+
+type PageBadRequestResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type PageBadRequestJSONResponse struct {
+	Body Error
+
+	Headers PageBadRequestResponseHeaders
+}
+
+type PodsUnavailableResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type PodsUnavailableJSONResponse struct {
+	Body Error
+
+	Headers PodsUnavailableResponseHeaders
+}
+
+type RefreshFailedResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type RefreshFailedJSONResponse struct {
+	Body Error
+
+	Headers RefreshFailedResponseHeaders
+}
+
+type RegistryBadRequestResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type RegistryBadRequestJSONResponse struct {
+	Body Error
+
+	Headers RegistryBadRequestResponseHeaders
+}
+
+type RegistryUnavailableResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type RegistryUnavailableJSONResponse struct {
+	Body Error
+
+	Headers RegistryUnavailableResponseHeaders
+}
+
+type RestartUnavailableResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type RestartUnavailableJSONResponse struct {
+	Body Error
+
+	Headers RestartUnavailableResponseHeaders
 }
 
 type ServerNotFoundResponseHeaders struct {
@@ -1187,7 +1308,7 @@ func (response ClearAffinity200JSONResponse) VisitClearAffinityResponse(w http.R
 	return err
 }
 
-type ClearAffinity400JSONResponse struct{ BadRequestJSONResponse }
+type ClearAffinity400JSONResponse struct{ BodyBadRequestJSONResponse }
 
 func (response ClearAffinity400JSONResponse) VisitClearAffinityResponse(w http.ResponseWriter) error {
 
@@ -1553,7 +1674,7 @@ func (response GetPodDemand200JSONResponse) VisitGetPodDemandResponse(w http.Res
 	return err
 }
 
-type GetPodDemand400JSONResponse struct{ BadRequestJSONResponse }
+type GetPodDemand400JSONResponse struct{ DemandBadRequestJSONResponse }
 
 func (response GetPodDemand400JSONResponse) VisitGetPodDemandResponse(w http.ResponseWriter) error {
 
@@ -1812,7 +1933,7 @@ func (response ListPods200JSONResponse) VisitListPodsResponse(w http.ResponseWri
 	return err
 }
 
-type ListPods400JSONResponse struct{ BadRequestJSONResponse }
+type ListPods400JSONResponse struct{ PageBadRequestJSONResponse }
 
 func (response ListPods400JSONResponse) VisitListPodsResponse(w http.ResponseWriter) error {
 
@@ -1892,7 +2013,7 @@ func (response ListPods502JSONResponse) VisitListPodsResponse(w http.ResponseWri
 	return err
 }
 
-type ListPods503JSONResponse struct{ ServiceUnavailableJSONResponse }
+type ListPods503JSONResponse struct{ PodsUnavailableJSONResponse }
 
 func (response ListPods503JSONResponse) VisitListPodsResponse(w http.ResponseWriter) error {
 
@@ -2064,7 +2185,7 @@ func (response GetPod502JSONResponse) VisitGetPodResponse(w http.ResponseWriter)
 	return err
 }
 
-type GetPod503JSONResponse struct{ ServiceUnavailableJSONResponse }
+type GetPod503JSONResponse struct{ PodsUnavailableJSONResponse }
 
 func (response GetPod503JSONResponse) VisitGetPodResponse(w http.ResponseWriter) error {
 
@@ -2244,7 +2365,7 @@ func (response RestartPod502JSONResponse) VisitRestartPodResponse(w http.Respons
 	return err
 }
 
-type RestartPod503JSONResponse struct{ ServiceUnavailableJSONResponse }
+type RestartPod503JSONResponse struct{ RestartUnavailableJSONResponse }
 
 func (response RestartPod503JSONResponse) VisitRestartPodResponse(w http.ResponseWriter) error {
 
@@ -2349,7 +2470,7 @@ func (response RefreshRegistry403JSONResponse) VisitRefreshRegistryResponse(w ht
 	return err
 }
 
-type RefreshRegistry500JSONResponse struct{ InternalErrorJSONResponse }
+type RefreshRegistry500JSONResponse struct{ RefreshFailedJSONResponse }
 
 func (response RefreshRegistry500JSONResponse) VisitRefreshRegistryResponse(w http.ResponseWriter) error {
 
@@ -2365,7 +2486,7 @@ func (response RefreshRegistry500JSONResponse) VisitRefreshRegistryResponse(w ht
 	return err
 }
 
-type RefreshRegistry503JSONResponse struct{ ServiceUnavailableJSONResponse }
+type RefreshRegistry503JSONResponse struct{ AuthUnavailableJSONResponse }
 
 func (response RefreshRegistry503JSONResponse) VisitRefreshRegistryResponse(w http.ResponseWriter) error {
 
@@ -2424,7 +2545,7 @@ func (response GetRegistry200JSONResponse) VisitGetRegistryResponse(w http.Respo
 	return err
 }
 
-type GetRegistry400JSONResponse struct{ BadRequestJSONResponse }
+type GetRegistry400JSONResponse struct{ RegistryBadRequestJSONResponse }
 
 func (response GetRegistry400JSONResponse) VisitGetRegistryResponse(w http.ResponseWriter) error {
 
@@ -2488,7 +2609,9 @@ func (response GetRegistry500JSONResponse) VisitGetRegistryResponse(w http.Respo
 	return err
 }
 
-type GetRegistry503JSONResponse struct{ ServiceUnavailableJSONResponse }
+type GetRegistry503JSONResponse struct {
+	RegistryUnavailableJSONResponse
+}
 
 func (response GetRegistry503JSONResponse) VisitGetRegistryResponse(w http.ResponseWriter) error {
 
@@ -2546,7 +2669,7 @@ func (response ListServers200JSONResponse) VisitListServersResponse(w http.Respo
 	return err
 }
 
-type ListServers400JSONResponse struct{ BadRequestJSONResponse }
+type ListServers400JSONResponse struct{ PageBadRequestJSONResponse }
 
 func (response ListServers400JSONResponse) VisitListServersResponse(w http.ResponseWriter) error {
 
@@ -3393,134 +3516,181 @@ func (sh *strictHandler) UndrainServer(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3ZchtJkuCvuGG7rMidJHhI6u0hH8ZYpaO0q6qiSeL02ApqZjDTAcQoEZEdEUkSLaPZfMR+w37YfMma",
-	"e0TkAWSCoEqUqnakFxF5xOHh95UfR5lelFqhcnZ0/HE0R5Gj4T//7Zkx2tBfOdrMyNJJrUbHo7dzhHm1",
-	"EGrPoMjFZYGA9CQs0FoxwwTcHMGKBYKw/PelzpffW0j5sXQ8SkYG/15Jg/no2JkKk5HN5rgQNJdbljg6",
-	"HllnpJqNbm+TsI6XT9dXcgqVkn+vEGQOU23AzaUNaxHKXqNJQBRWg1R+SWiu0HxvodAzKKTC+63kNhmV",
-	"wogFugCg0yqX7gecaoP9UEoV3rgU9JSnLw1eSV1ZKMUMTwCVMxIt6CJHWrpQfv0yH8OzRemWQNu4tKgc",
-	"WCeMsyAcD6TwGq2jxUua6e8VmuUoGSmxoPVe+gW1d7IQN69Qzdx8dPz4kHbhHBp69W877w72/vn9x8Pk",
-	"6OB2r/X37r/8aZT0nAVv+ZVcSLe+42dhQyUa3uLQAgt+vb2+HKeiKtzo+MlBMppqsxBudDySyv358Sih",
-	"1ctFtRgdHx0cJKOFVP7XYb0+qRzO0PACB9b20uHiN63scOPKDrdY2c86x6IPi/kGyDyB89ev9lBlOscc",
-	"tMrwGEojlWMSy+bCiIxQD66lm+vKgS1FhjahbWWMJXKmLOwISL9LocCpAzF1aCDHTOdSzWCBQlmQDq6F",
-	"hTiRu5YZ7hKyXYrsgy2EndOgQuWgNCBhYgLpOKUn0vE4BYuzBU13ie4aUUF4pQZqKdy8gemCt51vpLQa",
-	"sPzwnsw9bCPOHj35M0M3/j7sw8wzMeuhQroKqlpcEi9gKiI4CAeHQzhA+DGAAndggP93Jx6c6bwPC15X",
-	"6kznUOqcuNnOITgNf34MBTo+czqOXM6ks7sDgJabYdwi+nene/9b7P0jUPufH9/20HoyutmT6koUMt9D",
-	"LwdG4XdY46j9iHXCVXZ0/PjoyG/x/PWrfp5Y6vx7y6iGKieMX0d72EnnzpX2u0en3x09/+7o+Xg8TndP",
-	"mPcZcU2sfhGfOd7fp7tME1BIh0YUESN3QVoQWYalIzzXegyniliqLiqHQO8TUvM4tAhi1FsRXGXRgFRT",
-	"vUp7PUSXdMmKiWiNloaIp9T5uSm2o50A0r2KX2iTz8Hjv3To5y8dEcDb/5fj/f13f5tM7P77f+pl/OcW",
-	"h0QwA6PLvU6IdWRaOaOLNiC1gRoSSjvQqlgGqA5AgEa/g3ts5hRtvP/bZHJzcLA3mdwcPp9Mbv7H8/33",
-	"/7118eggXOx9sE8g3tK6bKmVRdYIfhD5C+HwWizpFwEAFUsjUZaFzAQBbf/fLUHuY2sHfzI4HR2P/tt+",
-	"o4vt+7t23ythPFUvw5gKWRDdGDA4rSwh+hwhE0VBEG2pczeRjvvnC0/uB62PGQC/QOx4q3dePvXL/EHk",
-	"r/HvFVr38EB4GVgSM3Fo1LMECI06F8JiPaR4eayXfi0oPdfmUuY5qocH0r8yiDKDOSonRdEwNEKVVMgL",
-	"kS+kSsHoAr8WPF4qIlNR1EbHw8LkVEGl8KbEjGSDtwz2rMyRCaoyyCxMhkVBjk7IguTJTF6h+lpA+kW7",
-	"57pS+cPDJ4hqyDVaZtV4I60j4pH+dymMi5bNtEB0Xwsmv7o5mi+GNUvQNF+wMr3aU9uXZPJ6eZyArbI5",
-	"2b+PD56wbSrg2mjWwd1cE7+eqMeHj8KtNkMCfYUGDuFn+cN4or4SUN8wQXxZdCMNTDIwlYbS6CuZs7Xu",
-	"iRNKrb+aSCNwyAzPlbgSsiD18AvgGiuOZK5YPzsBp2pWcAz/KooPuISd9Mr/0bqZJoxh8Y53vHglObAy",
-	"7y9BMDiT1pklW4B04bRyczg9ezlRO6mgv+P07eF3vx5qnitalTbyH/gFEPNnaS1r8QtREGljnoBYXMpZ",
-	"pSvWJaJR1BKv468GmdLoDK2lI3qmnHTLLycoZB4lw7Dp+nUAcxuNBe+0m06lkm75MzojM75UGl2icRLj",
-	"L+Y8/EM6XNi7YHMW3ohD01KDpSCMEcuRtxOi/fKuNcX7+kl9+e+YuVH0sT1TzizXFycyD/ZVM6zU+dgg",
-	"OzgSEGEd46xAYZKaxMcGpwbtPAksdZwbIRUbZf53pfjKuM8dIHq8an+dowLpYC7KEhXmsPP6+Y/w6NGj",
-	"f07g/O2P7Kmo7dNcONxzcoF9o/sTXccsJDB8bxm7vJB1Rsiid4W6cple9DiBftLXtEpUOea9bzphZugG",
-	"/RVs3QYzt4EWyyvB6qNWJ95RVotzhnPvXDTORd92/zrXkNM+3bjXAm8jEHtfhBs1wyURNerdNAAZRLLo",
-	"M+viWHBMb43+LXxdQ/xkpPBmALKp91TX/vGpLgp9TQIvOMi9E9wfeyGsq323m4ET1x/m7tv9j0QYkVxb",
-	"xqrIc0krFMVZCyRTUVhc5XvPbkTmiiUtziJMJRa5TcCWWJCu7O9ZfQyCDI0PSl8r/xDsCFhIyw9OVMoe",
-	"zwuZp3CtqyL32uW1tAjXMke/dyZjYqp4RVYuv7KbgAAS7WyPTBR7cdm95C9LBUJ5VdXzYciEZRVCwOOD",
-	"Ay++u+cel9J/WnyXFmEzXWJnXSegqqJohSv4hm0vd3ynR5eG8IqV9+9s9Nu8/6c/3Yu2aANMwNdzbbFm",
-	"kLQdXuuAv6rXSfUb3E193qb3fY/96U4kj1vdArste69XqZz3jT2w+oW95USUhbxqwSrGqwwu9JVnpGvu",
-	"8FV3d7IBqc4MMrIweK/nHVy/FtbjWU5HJBoc2nTk2wEsqXfeB7qnJP+2ZQhdgBoUtk80/3W+JOkjLbBw",
-	"JQXSzokdSAXpvpclNh3AwD6EuwPF+inDFP1UUcdE2RMvbGtJUEjrbJBHn+ZmvuNITDF8CG+ccD3CiWFI",
-	"gzUHfql1gUK1tnn3tEkzUN8KanfCyuRsOvU4wWss4SPEG9eLq9gfT/9pQyx9C2nHg/Zt4nmB6N5Ui4Xo",
-	"0yQzbd1FieZibvpwNoSaTaUUS2SdW6BXOIY61xUZPnD+5mlXxdMVcfB6LT7w5vU7bzJv0iNe5gWe6dzy",
-	"82payNm8R3MIxMl+Av8MqQhe1AQ1djvORFu6U7PX+Y+6Uo7X9OmGgfem2D71KHh+7MWTxYa9smLPimZn",
-	"p1EnZuXoCSykqpwXUnfuf9UiIWAkHaQIh9bed+tcuivvQ7/6OD8R9Wj2z4J3FxyQuwjQ6cTM7saOtZhL",
-	"Qw7sTVG6dt7FQyIbYH3ez3oqK1vqAz9nFTzFhfDuu+4JtMnrnkJ8jasZ4XAz9rJD8/Pgab2SLiqGJfTB",
-	"4Uzn98TAn3RliqXHunshWy6cuMhQuQEt9KlwAvx9kOwsmkrPrtaAmqOlLV/EuPraUP4+FHKK2TIrkF3R",
-	"CDuvz3/55eUvLxJ49m8v3z57msB//sf/3e2foiVJV/QCUyFcz2Xh1fy1iH1Ll4EdpUHhNVi0Vmpl23O1",
-	"BPOsrC7oai9cXpydA928CyhzFIWbLzcpMuwl/t6CfxSu0OQyc8FAkdO4n5afOXiVV82P9S30rfzcp595",
-	"H8HGtTPVWsy06uMrb/wNsFJl2JBK5Cw7B7R2Rax/d0vpdl8BGgCz5egfpOrT6HUOdMcnACqxwE6gkaNE",
-	"UBqcyht2ChpkbyRIleNNL9QICoEGLrK5UH0pPtHlBOdvfwQnFxj9CQzCEKHxL7N97N0KcgohgD4TVwhK",
-	"KxxeQWXxYtFzbM9Knc1hIYtChqPtzP0bjq/Q3kvbQyyoZ0aUc5lBfKh34cwp7XC2mQ22cHQOwlwXufUp",
-	"iGsUz8kZUeNZd5+tunxErxeuq+YSzdCD43uZKz3ZQwRurRCi3RLMFkKw/Zzl3/5Hn0dzC0588HJnC/ca",
-	"72KNEwfcT1atiBrgDZvqiKg2Hq1wg140X5X6K7KlhSFd5jogAoMWuyYIL5ctEdNv7G6lIawxAp9sGYAX",
-	"qXBdOo3H47bEaNbstBPFVpOvnJ1/MWntbAAkg7rRCqe+J7Pdhri7PGVbBWx7u6Ot+/XQ5z2s5G0xOCxw",
-	"ENTRbv6voYZ907f+0PrWA6hYn0Wv2qgikel50Rek26wfZVo5wiwDIXjY1pBC4OLLq2Z3TvzbNLJvStg3",
-	"JWxQCYuE9CXUslfS9oRmiljDso2fKoRw7+HS2s51qXtVh1otG4oZsWcsuCXrtMBP9HuFUoxYlePn7oXk",
-	"agLGGkinoigIYS8yUoS3BFg/CcXJhgknyOaLuXT3mi++t5DW3utF54q2e3NV1vGoraCnXOCe03sc3pPq",
-	"t7jjAnmub7h3M8nqMXRXvulkowd9YzxoRTcLd4KmYk8ARTbnCHhhNfAKMAcRlReut6tU+LGliGipSPdA",
-	"qB6Mqbe3xTD1Ij/FPqqPzM/Y5pTNuHeEx177/Jah0HKjLaOqFmyUGTmbYTfoOsD2Nxhtr4OU/G0cc6Mz",
-	"+x7sdHsLleVUl/XeIb6Hvd480j1Y42ufFPbcJ7VvH9LkMEzwkPla2oHcqc8T1CTWIIsBDZZ1jrmwpKkL",
-	"FypeTmKyCacO0ERE69He8M/QRBEFrdMlR61s1UmJap29zofQYh2j/QRbo3M9erIhYBvOaoismvX1Z6ld",
-	"IkEgZAEOnNaQIXtaXIulhZQkhBQO8xS0AltlGVrbBmP9wP233rdlz9f7PAPKYlY5eYUXoSBjW+7YfjVs",
-	"YHs3FnG9izsyOa5FbY7HJDXGQaUdRLb52zwAMbpbz3NM887QWVgx//ut/0HD/cfKGKKZVXOdE1qgUk4W",
-	"XnOTxjoojb7E/hlYNc7mmH34FDOMB45uca1wa684zRrQ4VPmDbVynzp9jxfuTjMsBs/bvOOqKBYkgmeF",
-	"YKPFlqSZdDSgO6wwTzaAKi+1VC5ah5vpsV5KtJsaad9LbkOktHr66+fSssNatlmHuIaZwRe1iVqK11Zm",
-	"UeBXmyyj+ypkjSa2tVAPKn1P6u5NKQ3ai8FkbZaPUkF4cDVhGypVoLWtiiSDCq/XksA25nJvVrAehB5I",
-	"BEZ/hGeg3uaRlnarOI3wXgTS1bhI/jWQ7TuRc585/2mZg3+o5LxzS9aYlz49qn/rzpYE5VG5L0xx/9TO",
-	"evr1lTOxZ5WRbvmG5g71FKX8Xzjg4f6AS5IePp+6FNKcgCUE47yfVJRyz2Jm0KV16bqvPmmK1+mZD7hs",
-	"EC9Md5vQX2/47aGTp3t3TP8Bl5vn9qP0TX+JwqA5rQgV1kv6I/k4/cHXuvJp+eYy9F4z4ty50lcFSTXV",
-	"62P9WqIRITXySlp5KQvpluwXjMmunB0kFLx69TNINUWDKgu+o2O4evXq5wTevHgl1IzemqjIHKJZX6co",
-	"ahXtlRdn5+yHSjysjK6460fIkPGJ7NHjmkyUXXGQJOA9luCwwAVybZxUodpuPFET9Yxz8HTcGwRktKv1",
-	"1DPfC8DXVcNpzVRF5eaonMyEQ59HNlEoOVk/PQ3FbTzyMfzAAIdJdXDwKOPz4D8xjeV6hBmEJzVGMHDb",
-	"6DlRoSqqvQS2pDJhOKX7Urs5F67axKdjz0Ux7SKfLy2YqLoMbmWlaaivJ5YbGxEw9B8fHB63lVpOg4BZ",
-	"xbrERF3PZTZvFc+xdr1AodwYQu3dQJVdMEtpghPguxO1ZY178+qjMZzS9eYwLQiDpMtPlCEpx9IY89a5",
-	"dxtMXc+F4y1JZyETlUXY4dXwaEn7rP3vuh5koggzMVkpDabfUZYFnWo3gXmrldZEpR8n3o6cjI5hMhqP",
-	"x5NRApNgzbcu3qawk/qrKejSU+IuowiNFnsipKGyLp2onbqSOVjrLHf8Xf9i2pThpbATOnCVaCC2wghd",
-	"t66NdI5rU3R/+61QgyrquMwuQ/lMzKQK6J+STpS2+l8dJpDykaSEaVxqeHhwADuhSw8cHuwSml+JokKg",
-	"49dTOkg1Q0IjMtGEgqCKEaRXGkf4chpoV9P4J7zo4dVOVF0UXwpD241VNUnAbisLVK5YQlaIRem7c3iM",
-	"z2lxtCcohfW4icTVPDZZODo48GQjVDAtSc7X52VQFJCyYpgyrF6qsnJgqgLt8WodubQckjl/+3zvL/A/",
-	"3/z6C+Q6q7h1E5G2g4W2zheaJ8CuFGEnKl2tEU1hJ5vTPh1Ubrr3F7KahFrunoAIFU18uCzPm3YBJIUi",
-	"zyAeYrBE4Two+muTGjASjNLQN8q3yvGhIz7yukHPRPmdRTrnfjrc9SM21em03vGHudIZi+ATG/VM1I5k",
-	"aHYbY9E22/OLlQ5CO3aXY/RxGXVvIF9i5aQrWPRK5j/wn//xf+D0JZyevQR/IdpwZACQPPNy83B8MD7g",
-	"osYSlSjl6Hj0aHwwfsRWgpuz7rIvSrkv5P7V4T4PtS9a4Y/eesafpEu4+IwRKjrjvSucLeVVUeg7pgW1",
-	"2PcEI+k7Ua3y/N64whg8r4zPEeQIkzEPQvkfaLRlv8lEcQUpCXR2ooAzNGTm4Vfz5Zc5x13dav3uSgee",
-	"o4ODz1bzvDpVX3m4v9WB05jO7bFfR9/w9Xr3W51y+JXDu1/pVL/zS4/ufqnpNXObjJ5ss7JuNxZ+a4t5",
-	"etokMMRCA7W7Xm918mB1PZaurIewFj1g58rXmSWDoCaE9zTOIJ3scyWYd63a3jSOhb5CYkpE1NyJYmUd",
-	"oSYuYUnWKnckZkOXtMIErJ4oN0dJus9NkxVKihLJ/1DixhEVTsGFt3UdHPEbpxcyO4E0lK2lExXo1YX6",
-	"aMmKp3BwjQbBUx+XAHKru1D3GGoV4vNB3kxUHPYYDtI+iuvUEjZVHz/o/PP1Fuitxr3tWnnOVHj7gLTe",
-	"VzM50O0gwpDBHcD3jeY/N83zgQyT3idQO41k9z/6jnK3g0Iy1gqToiqvGl9SKZWFHe8HyomyQ7s/Xbld",
-	"0nRypOuXjcxjqleeIRyDN3SiYs+haO+alqb25nf8VSxt2SVPVhIqbl4YS8mZqElodvTEMfyqWEnMo9s7",
-	"bITWPiBPO/6cbofbd/2H1zyyH7oC3r5/QMrsLHCAJLtIYr9R4+emxtNBkrgHIVa5d+H3kl1sf0H2dBJa",
-	"HPs41HGMadqmtUloMdD0Nok9N9AmE++LtYGA/I8EpkYvgowOhSfj2KBZBs9NtyHFRHU7Unj1d60phVZY",
-	"G3WZts7Crztsoe7WvgHmBL5zCYGQXbAnTTcT+IBY2mbEdG+PYbVnnUGx2CtQpVHq9FHxK2kdN+G4N/22",
-	"2jnfJts9HfpdPyjJN81JevtiMagDgwvtYL7R++eld2KqjIMewF2CbJM8o10/va/kfQ5S/nq2dOLpoLKe",
-	"5gTp+Xtesb40KD7kJAJZpX2y57PHolZdK8dB++7kz0LsMjfTSLMFvxT7DFrNaydqtf9wqfO9w3Fp9M1y",
-	"bCpFSrpC993R86vD4BNbVNbBJba9AxPFo3gHBo+X+lW0xDi3EFp1/XjTmJ3d3gtij+Hd+3QMaTtjlbnW",
-	"QdM4g4YihcB7oC7Jlq4s+y37pH5T/3JflhF6Oz8o/TerG2449r0NbvpvxP+5if/pSviDeC3RUqnzFul7",
-	"6A/QPodv9m3TfKKX8rlO7HIZKgG8L/2OthPJSm8AJpP4nq8WStrhhm59yro7q85T/t5OlFR7oSI2NjcI",
-	"daorbRj62y7AaVz3RMWaF1pnSA5a6xOguXcaMap0vaY/JS60t0c39vhGekJ8UOeBwDnAEnid8BPtjuEl",
-	"uxXotNmxwCoPazKZyOboO7fXDmUBU3mDeWiPT4ccGkoaXRFkjCxtE97wCpGHFFj5DxxDqwM1HRa7b58c",
-	"HHGkOraXjDMO8KFOj5IH5CideQaYSsDW/0/5ydFW+4ndy38P+oevFxcOBMwKoTJsMR++N8B7Yp1DL8vp",
-	"ao8Rn5u4c9PZw7OMBLKQM1dokYfANaMzMy9hsG36+6gHm/0yH8OZZ18L9JTo6eUkxDZsmpCK4HOw0gTS",
-	"WKhCf7cqVUJAtyv7m0HrbUyUrz2EekyiyFRVRZE2akJvcaEvzWv32R2wMs5iYca9NAZW5O82L4Id8sCK",
-	"BaeXbTQrCAW+MYHfAROgo1ohzRYL4J/DHGD/o9zg5PvVqzNdSq8pvCnnXaATuXAiAamyovJxwnSlVCxl",
-	"+1/ntVrvdKB1joDqynFj+TbDIUYxUb4XRh34fMy2gcy9N//ObrrhtaOjYR3/U7T7h/bnNfXgw8r975z8",
-	"Hh88vvuNunk6vXB0tM261ts3/5eh9RfInrQuud+T2veDn3A4ovcm5JHAzIgMp1URXYvA5H7crle3Tpcl",
-	"5kGc+7qRwDCI+F6cnQdnA1G/LbWDnfTlL2+fvX59fvb29IdXz9JdHsq/GZQKAZeSnfNsskgHpZA5myU8",
-	"3g4nEXXanemYW/Ti7Nwr/LsJWE3vmkpZEDMhFfBgnByRYTAUJioG/V6cnduQzMLrrBkft5wkg2k1aYv1",
-	"ePDuUN+8krSLAA9fNC8drabImUldYgSQd7KE/CrSUtg8sVor+j9YDBy4iN9l4uSzTBSFPWk0FK/MVNYD",
-	"3xff0khLlc2NVrqyxdJP5fuOczI6DeaXLNQSqtK7T8n4KYpNX9RKWl13Hx8d7Y7h7bWunc5RV+ScKIar",
-	"t8D42yAFiitMyJTTHHnxDY0I1JnR1sYr/FW2Es0em0PInXjVRHl7i1NMIh6GvDzloTqTKm7Jp/8wp2PX",
-	"h8g5heoSOedsomJGDRNRkxUZvUtPDh5xGks9kVRkCc8MWsvyK9RG0ClPFH8jh86zNupIYtUFVvO4gbSu",
-	"2mLzNKSrEaA5COXqyiTeAmMQW4quGTfkzXTG6hNooTjqdyrUuqVbA4Itgv6aDPZYR/VN1H0mUfc5zzGW",
-	"Sw5/diuyS20i5TCPcLqE+sMaREBf61sQX1WYBygGh9UOQaUjRne3E+wxtrcfYnvDcv3UfrDd2B7scLTO",
-	"X9KVY5dZZGDes1DISyPMctezq8tKFjkJUXYDLnChw5v8EsHGNgZ3icZKS+jWfFyBpVFzY6Lq0GTQ5EM+",
-	"LCn5nicLx587DB82DCvw31KwE9UVdtz6VWTzOnbZyyJDWXYok35QfteuAB/kdz6pifhdXQH+zV3/+anN",
-	"Yw47xodQt+4cHPCnRYERT++iwo8hJfd2S+day8kUEtTYwxTbuSecBwzWf21zp8AbmcWuOrukguRoVgLr",
-	"tRrW9kq3/Nc0E73iQ4VBxZ2oWCmyFmlLKxOCa97HxonVnAlXDyLz2CLJm/77aR3ra3+2dCf97uh5/CrS",
-	"miXeosj7aS7xm8FbeM9+R162ersb3Wx8WN+YwWdmBj+0ic6TLjun/YdpGKe3J/1WdWwvvfsc78ZkDx5k",
-	"PQ28ps7+rq3mEIeLkTfvCAfpApHa3kQ62LkqikUCvkCUP7LCJWDeXI9FDd9b/+5uEhLvzl+/OonFEnWo",
-	"rCjqYe0YfuLlkB2/aIv3JsylZgX6enHDi5YtJrTKUsctdz492C6qF031S7u2fsDN/qZVEvwH9bS3ark3",
-	"coGAYt8YwQM7zxsZmIekU4+qLWYQqX0jL9jndLphTfxnYT7YGt3rfhjtDPmooa8p6KwjVNbXUYZgc9TS",
-	"gevSvCMInBFXxDdCGl7UM+muwoILwOLEUfq3cuzqcH6oOwl0bZ30zOES8wQuq07DjbpK9Dgs1gK7fmgM",
-	"X2XWSjqwPhehlNmHJETaOW2ylL4YzrvOQuReNHU4YSEG90ISMBYWr+do0BsX/nNtxFla8b6mNPU4LIbm",
-	"sh331Trco0nk04u7PUdCyiTmY6h7aIm6AWl4LupSkRtO1I7McVFqYh0+J8pD/Dp8I+4SZ0KdgOD2Janv",
-	"ApHymkQWKmd1kY8n6tRHJVe/AlpqXdSBEkhjNal2MNWVykllq3LpO3pNVNr+wl2vP8l/ZMa3c3iYsobO",
-	"t4S+cDlD6xM6Q9kO3R4z3LPmj++JWvlu7R80+VJ8wIaFBvZitPPF5rHQsOVNvTcTDyQ+zMafqdy2lZbw",
-	"pUg1yEpOar64EJ71sVZHXL/dr8iHK8YQ+mV41hI22o56NndjoVKtdrX5DHH6u7lFzQ4G2EXkJvH7l738",
-	"Iqz4QTnGSheR3zHP6Pa6+sY3fhd846xy64KaNQvOdY4cpJ9btPqjsKnR7hDy7j0ZFbFXyrv3nfYl796T",
-	"IVGbiu9CPxtuDWKP94kH2bGbGxTuWqrcjjO9YNsjLGKV9bzs5mLVbT3GTW+T0n8lbK282RuXQRdbM0vr",
-	"1uN+EFt/lOvOjql6yuUvFpyuvVq14dJ0XGk+/7te3NIu/mLb3PvC2KVbf90wDFRb5esDnYUY4mqHktbb",
-	"eez731fY5utN9DQUn/tvxnY2wQn9/S+vJeS13vMJebfvb/9fAAAA//8=",
+	"7H3rchs3muiroJhJWco2KZKSPA71w0eJrURnfdGxrZ09q1bUUDdIYtUEOg20JI5HVfsQ5xnOg+2TbOH7",
+	"gL43RcrKKJNxaqZkkt24fPjuN3zuhXKRSMGEVr3J5x67pYskZvDvw0zPP7L0mofsVNBrymN6GTPzi8oW",
+	"C5oue5Pepzkj5jlyeHJMuCJZ6UGvd03jDF5gaSrT3qRHzaMKx6w8e3fn9d7wBdfvM/1++oGKWW2i2PxI",
+	"ZKaJnJIUfi+NHzFNedyb9BaZ0uSSESoIF5rNWEqmqVyQEdGSjIbDnpevhYtrGvOI/JqxdEkSmtIF0ywl",
+	"MBMs6C2NpzJdsOj/mEeq6zm07ymdcjEjek41iSRTREhtBlPt69NzVn2RK7Jw05CtSxqRhKUhE7rPRCgj",
+	"LmYeoUSxBQ9lLIVHZEq0lGRBRWnRartzYzgP7OeEztg7qY8RMNX9JHTGYO0F5B4EYPxvDTCbCWFVANwT",
+	"9/0HljCqWdQO7eL1Gb9mgugbHq5GBHyOarKQShMp4PG11/YhEycyeif1j1JM+SxL6wsz+G/wmaVkTs3h",
+	"E3wF6OGKLVvXppgm/X6aiURGfZrw/hVbmnP9cPru5P2ri8OT44t/ff1/S+vER+F4wmIhZoH/RuMrtuwk",
+	"T/x5DcK8xgerJHnn9eaMRiwFdvDvr/FZsxEVpjzRXAoLgnm2oKKfMhqZVwmMShZMKTpjHjFIr+iCEarg",
+	"35cyWj5TJIDHgkHP66Xs14wDcHWaMa+nwjlbUDOXXibMgKzAYlzH8avmSg5JJvivGSM8IlNDJ3Ou7Fqo",
+	"UDcs9QiNlSRc4JLg3J4pEssZiblgm63kzusV9If8MuL6BzaVKWuHUiDYrQ4MAzPTJym75jJTgG0HhAmd",
+	"cqaIjCNmlk4Frp9HA/J6kWjAEHqpmNBEaZpqZbDaDCTYDVPaLJ6bmQCZe15P0IVZ7yUuqLyTBb19w8RM",
+	"z3uTvZHZhdYsNa/+snU27H9//nnkjYd3/dK/t1/+qee1nAVsGfh2c8ev7YYSS1BdC0R+W15fxKY0i3Vv",
+	"sj/0eoY1Ug3Eqp/v9Tyzer7IFr3JeDj0egsu8NMoX59jX7lMaa7tWLPFF61stHJlozVW9lZGLG7DYviB",
+	"8Mgjpx/eoBRgEXAushXsBIaIgm/HR8H2BJnueP85SVIuNJBeOKcpDQ1K+uKG67mRmCqhIVMeCb4NyBaF",
+	"PzGbakKnhtlFDOUMWTAqkEB5RG6oInZuXwCb3TYIGPh+4BkCCnaCvmKGADSLiGKzhVEhiJCCGQS/mfNw",
+	"bvgOM6jrkWAQwOuDQTDwhWFtqGiASEwZ1TdcRKr/6w0Tu/3n/fGfL92ZJFTPiyNZANSilYRK4/j9tDc5",
+	"+1zB7JcT3x98d/bLYOf87Jed8+/+5vuDz7ve3fbWy8lO96/b37Vg/rlXpqHx/nM4bfe5SlJnv/h+ZmRi",
+	"H/6Oh/Dnz0f48RA/Hr4yf57bh54P9+HP6Ef48wp+/PPwyPx58f0Q/4zgz+ux72ej5y/Ml6MXw9e+n43t",
+	"XOMhvDEejl/gxzF+3D/Cj8/Nx93h0Lz62r5z9OLIfHv0Gv8cHX3fx78/4J9X9uPRt77v++dtsPF6t30r",
+	"V/sNabwSYT1SR1irChHFZ0J55JKGVyqmam7YZOpQa2D+PRjkONizmk6Tsk5Ax8kWl0YSAA81aE81GXVx",
+	"AFAE2hnAPfSP/93LBU5k1MYDrBJhhD6PLJ0/3yOHH388PiYxM8ilCBURifiMa4UiVop4SXikCMgILX2B",
+	"wwzIoVgSqecsJSD4DV1Ssjcek8BpQDhTUBwBHl2dVullOBrvtpMmX02VJYJ5vreKXg77/0H7f7Wy5/ne",
+	"3T04VtflcCe98iNKU52p3mRvPEaQn3540y6hExk9U4BnTESG/xp+iV8GWRoHqItbtQG+2W6y6YkvqDCi",
+	"WsaZZiSYa50g9zP/UgGMK6e5Ujoe7r1oJ4gmC88USwkXU7kBNz/98MYXJX6OWvO2B8wctIoyeybmVB0x",
+	"1c8fNjDZ2TGK62iQpPJ2OUDldCCY3rketaNGIqPTNN6caZ/9PD8/+6Tx/yfJ+dlHdf5ysoPs+szoJ4f9",
+	"I9qfDs6/mxSfJoPz73z/fOvlBL48/2775d/Ofvlm5+X/8v2zyS/B57/dnf9L5Vf3r5ooePmNEQYvvymJ",
+	"g5fb38EDL89++ca8uvVy8s3gu1b1qCYkhnsvKlj/4quU6JISZeoxGGdQEzDPUc5q6VGikdUCpE1ynCrW",
+	"ZVvAsFW17MBYfKEUOpVxaS1mXDuPB1YbsGak4UE7iZjRj9fmoPerHLdwVLejI9+//fPRzvl3pS8NdsGX",
+	"rQ+2afp3Zl0qkUIVrqGa0WmgwATo2jRJYh5SA7md/1QGfFXHEu10LP0pZdPepPfNTuGV2nFv7nT4o8zi",
+	"CiC1jYC/qh00YGE3Tdbf4cUiW0GX0yrYNmdZspBvnTBqX4Z9csca0kAD8EKfR+u9c/wKV/8DjX6imt3Q",
+	"5YaQN9o6mER1P4ZVOK5YoknKppkyIsQQFNkbf29Fi5ElKQOjrtWtYcdAU5tF5s2mD8NAmNlz8HqZSBkN",
+	"503HhR0rlFmMfo9LMzcN5yxaNXfH8yvW8OXIY6eeUh4bBSBF+BkxO2ckpHF8QAJcZ0AUXSoylzcFs8K3",
+	"nynwpqWCxuoJkeoD+zVjSm+IVIuGm3QlGde8qo9wAvf7Yj1Uc0C1QRUYHuL4iNOLklQmLI2XT3YCMlo+",
+	"/BS4MkRr5FeVlN5JEF0XvJ1y7G8Tu3u9JL77zu+BexoHbnGbprhQ8OfBOQqp//fH9+/qvlvzewXglJjH",
+	"iLz8TxbqTj85vJa/gVNW37t3QZm4EvJGHHEWNzzKU/MlEqkR4DQsIY0Ryh5RWTgn1NhKBgYJi43CHrG4",
+	"C5R05ZgRm3LByNYVWypCU8MbFOsrJhTX/Jpt37+fx6CUxllIwcjpp6P+C4RtJMPMKENGzQrqOBdg+GFO",
+	"tS8uU0avlBUKuEycfmLhZUhRpqXoBgDHM9qdPRb7jS8ouWJLklrXv3mLC0IFmqxo7gK00Bx5CtJ8xRZU",
+	"RA8mTnugJ2gH1RAxZTE1GGBURdE3iq5HIpldxqwwK1OiU3rNUoCqMV/vic08jf7cxGDguKXACgLgcVA5",
+	"wNGCKmup7X1LbeOuU2IxlmtF0ixmTyZoj2R6yaOIifWRqMEbKb+g0YILksoY/Dm52VA+A5VNpzzk5gQT",
+	"lgJRSgFmzhcC/9/gcMOURUxoTmOVI49ZXOBWF8DyngrOx1ajyuNW68O6ACEO4WJ8zK3pS5HX8EB2m7AQ",
+	"vedm8L7iEQM1MksZGJb57Hj05pghnPlUAH0n9ZHMRPQwWLoI5hSGeByjzYyZC1h2y5UG4ZFrftoF26Yx",
+	"Y/qp4PbeyLENsRBWaIT1Jynf0LSeDrE32vUIRWkuDWaOyFv+Q6cqhdkTXOWP5RZRScOAvIIY5jKrXjA9",
+	"h9j3YRzLm7rBuDfcNwvAhzCeaVh9fhhzet0aaLYvAKu24z6KNMg93BjvRZdvHumlC0bQXV9odXvDfYgS",
+	"U3KTSnCYwspk6ou90a79qQKfAtBPp4ic0Bl7sBoSNzNsVppq9YwcgxVfZux5EFKpJqGsHKCWs1IOupdT",
+	"RVaO0ZFh8khKCJ0xdJ4DdINKjpJXS6kxz5UyV6xZep/1+lR860RG6nfj5fOs96aRjLNytLYEnjvPprts",
+	"sqxmos0j+R1XZQ+RraA19SfY9kie2uOLqruymcpjHtfdLk5frPJxWpMvt/KeKRIxGsXGlk2oUiwiN3Nu",
+	"lFDtixvKjUKDvNOsOzYi2VlyjpneUEWmTIdzg+9bgftac2MlykwH20/HXz+wacrU/Ai8eV+goCstjYl/",
+	"jz+SzbjSqTF9YVbrRHwk5cgNWllEkl3GXM1ZRLS0xwqbUi1eSlJsBBc2eLJDQTh9qf391maP1Azwhc24",
+	"QYc3LZm0RsVphHcg96AcSl1pjP9dUh7uNbxd3oyB5hdrAY8iN+2KrPVet82tZLykUVPCPjUW/o5EIvL6",
+	"3LSo5aWuYkHtdsJaXMsKmMeLoFhRZiMouQTD9FDPZY0awZV7JwVdMIMuNs+T+cLxUs9RcZmdGUEzlzfb",
+	"TpZ1SMKnFDuQj/R70rZwRcfiJJWzlClV45q5TIfH8qRWGYE3KhMCYwYNA9A84V7igiRu9Ls/pIa3AkwQ",
+	"a+WaXGZqaTQp3aFlGfWsA2hWOzPqlEVsnM08LhOWArqoSaFY+sJqlrn+WCeI3wU1fASdeAN30yNoS6cf",
+	"3hjM5cJAK0nlNY8gy8vq54mU8eAJwdGk66eXO09OXRaH222eBmqvsnLqguCJTvpUmCXKlP91E+MDz3hx",
+	"yWeZzNSPhVe+EYhlNGUp0fKKCUgfxcBbQnlKaF4d01awIiLCOPCWQ7tAWMmE/IBDGi5kC1lQ/Ca8r1iY",
+	"Mo0ukEsJyU55HZhbbDmGABhh9dfOTZR+qJ5u7jK5EvIG2CK7TWxEpCGEnJZcn93GLTtnfycrr3TCqh1I",
+	"fjYc7oYAffin9f9YuMF55GArAcsFU6uL/XLqeYvjekWI1iPFwUAQtgGlpyOMJJUhU8pQ52uhuV4+NKJT",
+	"SRN+vDAEj1zcwWVrN/O0nwZ6+R4xdW865YLr5VumUx7CVzbzgzP3CWQfGs6aLdR9sDmxb7ihzVJtBiFN",
+	"U4qpGEVe41lpivP8SZvU4YqKXguN7uXq4miIYK+nZyYyGlgFySPUrmMQxoymHnGmwcB6RDwr1AdRSrmA",
+	"ZE38nAn4ZtCWr0pbyoj+MmfCqHBzmiRMGNvlw9GPZHd393uPnH76EfID8yqBiGrW13zB2kbHE21iFjNg",
+	"eKYAuzCWoVPK49YVykyHctFS9/CzvDGrZCJCF07jTU3TGdOdKfGQ9WrTXwtogcZEIYApxQG6JvKoCcC5",
+	"dS6Xi9QCTEkis089aK01KyMQJOBQwySL1CaLGvluCoB0IpkrE6nimK3EWxv9S/jaQHyvJ9htB2QDLM3L",
+	"CwKnMo7ljeH0tiIQq/7w2GNjILhitdXAceu3c7ft/kdDGI5cSy41GkXcrJDGJyWQTGmsWJ3vvb6loY6X",
+	"ZnGKYSaP8ghmSTH7m5KTRroP2SrSqXwRuISqgNyA1wEMmBuuGLnhEcO9AxkbpsquWbpEX9a2Z5UXCKfY",
+	"EjXrNQK/eGsCka18GQ7Rtqmee57b1Xpa6CTUkqhQJqyyrgMisjgu1WfCD6q83EHvvpIxMwRq0pj3vTKf",
+	"+/xf/rQRbZkNAAHfzKViOYM024G1duSxtyavf0EaelsW+nnbY3+6F8ndVtfAbgUFW3Uqh32zFli9gwIx",
+	"Q5Qxvy7ByhXopmwhr5GRNirA6hVe3gqkOkkZIAuA92ZewfUbqhDPwE1PCxxadeTrAczLd94GuldG/q3L",
+	"EKoATRlVbaL5L/MlweQDEK5Gy1Rzww6gihRliQo6MLAN4e5BsXbKwLS7P2SVUVdM8Rnk+4H/tIAzROSU",
+	"FbJf65O66pPqxJPG3eTyUVPdokYAtpvBCtK8lDJmVJQQ8v5pvWKgthXkvv/a5NYcbZQx5fQMxMZudStX",
+	"Ye2tHn5e0eZhDb0EBm3bxFHMmP7orOwGp5ZKXyQsvZinbdzFdkGwLmejrypiXoHy/rnMIJn49OOrqjIO",
+	"+bXFkrEqGDXxbm+W0/iOo5idyAgyKbmYxnw2b9HxLBsFnyI+Y5Q5VAqswbGeDDFbutcGk9GPMrNFbA83",
+	"4dDzqtoUWeuZVhf7ixV7BRMMTILKTp31AmrsPllwkWlUJ+7df912NMDwKkhhD62879K5VFfehn75cT4Q",
+	"9czsj4J3F1BodWGhY2bcADsaVUkFOYBLTsgiUd8ekrHWmvM+6qnUttQGfojKY4J98wTK5LWhutXgainV",
+	"bDX2Qobf4+BpqVKkjIp2CW1wOJHRhhj4s8zSeIlYtxGyRVTTi5AJ3WEvvKKaEvydcPD9TTmyqwZQI6bM",
+	"li9ckX1jKPydxHzKwmUYM8jNZGTrw+m7d8fvfvLI638//vT6lUf++7/+/3b7FCVJWlN20ozZ9CPdWr5f",
+	"aJ1kS0gi2A1RDNPgy3OVBPMsyS7Mt61w+enklJgf7wPKnNFYz5fthlgpovRMEXyUXLM04qG2piSvRFNt",
+	"TMpGoOqGYnMLbSs/xc5I6M1ZuXagWsVCKdr4ykf8gSguQlaQiuMsW0OzdmFY//aa0m1TAWoBs+boV1y0",
+	"2V4yIuYXzIsTdMEqBQyQLU6SlE35LbhvbZIU4SJit61QM1CwNHARzl1eTW0/1jlITj/9CNluzvMDILQp",
+	"y/iyl2f7GHjarMAZvWbQYad7BZliF4uWY3udyHBOFjyOuT3aytxfcHyxRKd7C7EwOUtpMuchcQ+1Lhw4",
+	"pepuhKSs1yLPlpvLOFLYHatB8VBe7zSepqOz7pyjrf7SqpoL+Zd00Q51q8ev0UrEw0Z5lc5jZmjDpjRb",
+	"JDHVbFI07IC0qGAnArm48xlrne4CoukVU2Sr1IRg2wMctS/khh4VkRmlBDdIxqxwS8tdaCXKDa6xbkuw",
+	"w1pGG3Y9zy2A3aubNw1ZYqk3x5CCr1Zkahnxa+yrlS7rakpNGJZQuioNOmS2VbsbkvtyWZKJ7X6UtVSa",
+	"BufCxmUWVo5tNMXpYDAoi7hizVpqGq81ee3s8EWvtLMOkHQqczXRsqF0WIcbVZnguhrj+oZSWVltYSgb",
+	"mPXrYrBdYCeonaH/z6E3flUQ/6EVxN9AJ3wURXClTmds5Yu2+O9qhS6UQhvMSomNS5dVOhsT+/vrkvdO",
+	"/GUq5Fet8avW+MfRGh3l/z30yDdctYQpY9fAdh1PoE1n2MBpuJ5zWLbqOrke2RU/Bd+jdfzmBdgP9Cza",
+	"TpyuJS/O3QrJejJSA6RTGseGwi5Co7mvCbB2mneTdVO6VSYu5lxvNJ97b8GV2uhFreOyA7kunGHUUgIA",
+	"X7C+ln0IdXPxJQ5PS57NDbduxqsfQ3Xlq07WxShWRtxqyqT9xXIsdUAYxf7E0BAcVsAiQp22BXnxmbAf",
+	"1pRpJZ1uA4RqwZh8e2sMky/yIQZdfmQ4Y5lTFuPeE4C0BZNdaRaFes9EtgArMuWzGasmIHSw/RVWpivG",
+	"+jKOuTJcsAE7Xd+kBvlVZb336BvdcQUYaQPWaIuMjrDFyPpBYwh01br7/YZhY8MaeNyhcoOSNKfKdnDD",
+	"Jw9c4hWk0ZiJsJIetZWidtWhoNIygbigyirpgaWzl1EXWjQx2lbtrovO+ejeipC4PasusirW156xeckM",
+	"BGxGbMdpdVneh/ENXSoSGAnBqWZRQKQgKgtDplQZjPkDm2+9bcvI19tcGUKxMNP8ml3Y9jjrcsfyq3YD",
+	"6/vdDNe7uCer6Ybm/gOXsAk4CA3fLNv8MpeFi5/n80zMvDMGzfYr/op2d0Wnp+HHLE0NzdT9C5DcRTKh",
+	"eYyaG0+VJkkqL1n7DKAah3MWXj3EboSBXeBBCrZ23MHMatHhIfPaatOHTt/iNrzXbnTpCWXecR3HCyOC",
+	"ZzEFY0YlUG+rWrlSq9n40bamElEiudDOnF1Nj/lSnD1VSPtWcusipfrpN8+lZIeVbbYycXUzg7+rTVRS",
+	"vNYyiyy/WmUZbaqQFZrY2kLdqvQtaexQ/qQuOgsXQD5yYeukVL14gWQiZkqVmiClTLAblzu4Xl3DagXr",
+	"N6EHIwKdAwUZKNo8XJndCkip3YhAqhoX9MPPIdt2IqdYRfKwLNqviapfE1V/g0TVU2XsZtv/sWmklX5Z",
+	"k/Uh02mLgG2ekJ5P31w5sOUwS7lefjRz2yqwhP8r6wieQFH7tFTZekCgJBNy4IKiwDLIG/FjzVzRit8W",
+	"ZBawttPdeeZfH7E8syNwY367Z/ortlw9d14A2pge63cPM4P2zQsKHKODAtOBu7YG7wAz7xUjzrVOsJaR",
+	"i6lsjvXe9Q6gMbnmil/ymGusUHUp+pApRwV58+Yt4WLKUiZC6+WbkOs3b9565ONPb6iYoUfZsXHngMnT",
+	"daVwluVPJ6fgMbQNPFKZwfU8NlsMy2/yJh++UDVXlkfQ6U00i9mC6XS5TbiwbQ4GvvDFa8hHzfsiuJap",
+	"qt6zdIat9bF3KTnMxR/N9JwJzUOqGeZU+sIWRQdrFvwGrigdSq6xxTJiBAC3jJ6+sLWc5SWAzRvSFApR",
+	"LqWeQ1dD5WERyZzG0yryYUGUL4omzNWVBgQnwQ6y2LYeu/4PR5Oy+QEpQWSWgdbnC7zeq6gLBjtowajQ",
+	"A/K26P3cUkBsHQhmggPs6e2LNfvIFq/uDsghdL8tmlxAR20htS9So4/EeMlB6dyr9wDezKmGLXGtSEgz",
+	"xcgWrAZG88pnjZ/zKjZfGMxkXq1vJHTjtFqH1X63Pejq5lqZ+yL47KPF7/cmxO8NBgO/5xHf+l1KX94F",
+	"ZCtvXyMTpMRtG69h9swUCWw9cOCLrbzNpfWrgDDFX/HFoCgeDsiWvSgxwdYkcLGHvRzxJuVaQ0WdbL8l",
+	"0fYaoXnIbxugfEJnXFj0ty2bimsKR17eHhGakOJdoWTLXqdFRsNtg+bYmh8bKJqDFDNm0KjaQ9HLOya2",
+	"3gba1VPRF/UrAVwtoGexW/GYCR0vSRjTRYJdtxHjI7M4uCE179PCDFdDbFJkPBzatgfCOgFs37vI9nSh",
+	"MQlAhQ8AVsciyTQ2uprUm4xytaolu7szCrqQenjTF1W+aLZqJ1vh3OxTk0xP+y+MfUvFcvuAlLvUozyv",
+	"971HnrFeS/YCjAZGRVcvmRb9uY3m7Zqf+QJ35ui8ceVUs+lZ444rAx93z5UvtjhAs3q5ldlmef6utuCN",
+	"nucDX3yCilY4HeAqyK/dTZ/PLNBUgbD1Dmb5w8+ULyyIHZSKK9dQOHArGUrIjD+Yo7BCw3OmWGUl2APL",
+	"ICEeCiLjxBB69eKzwNF/5cq0AIjGtviDbAEQ1JZnkK081hs9U613xdkAclC/yClA3m0/+IILciNTkOtz",
+	"ZsGJQHlmQAWauy3+VRScarDXJKZcxEuMK2uu8f45jl3P//u//h85PIa+H/iF835ATw6WokXcGw2GgyGU",
+	"xidM0IT3Jr3dwXCwC/a1noMuuUMTvkP5zvVoB4baoaXAYWtV/M9ce1DCDPt3YSwMIoGPqa6a4EWj1qBE",
+	"qBltyBelNkOtEbkBQdnlnjNYZDgLi6yS9FeWSgUeR19AHwKjYIH7kejUDBki/HI5eRxBioWud4Go3e80",
+	"Hg43a69Rqjg6a0ZYx7l+68z7ZlR0tA/3ubbFPXfhPtVKYHN3eOc15xnm8xT+g+ZML/a6Jhp93zbR+dpN",
+	"QupQbWu6gj9VUGJgUHQPQd42fH40O6UGmPDK6P5XKi2F4KXd+18qrii483r766ys2mwf3lpjnvbuUvkl",
+	"m/e9XmqsDpZi3qenEedetIAdWkXMDMb2cpo/N+N0soQdKJ3G+ItqTU5byGsjNUCeQPOw2jpsEbkHSlSp",
+	"P4CRc+YrKZhHlIQUHG7U7tsiOd/o6Eb1tDXh2Nw1kdGAfMoLx42Y0XLBwwMS2DrvwBeWNWnbUISDzUM1",
+	"uTH8GBkN1MzDdai2UYAtGXPPW1XHF27YCRkGbcylUnxfFN/9IKNNLyujcfw297KXOkDBRiuwQ7e+WXe5",
+	"JVPhexRZHJc8E71MpRf2KlNz3lIwmKhtHqNrrDnLipuMO6Zem7G09uu4q3pUdJqxuy/h46uA/rod3GD3",
+	"uX4CJaDkzRV2Nwb7+zaA3zvPyHuSg4DgbEdTKEc5QGR2oRtw+updYF+5/Qpuj5TayXQfwOfNSGrnM17K",
+	"edepCbq2KsY6Nsq0mznhQpEt23/OsBCF5ovMNHTsjOB+xMtCsQN+LxDvJ/bydOdNgEwlpAWe5sHeSjgD",
+	"VEqI2PrCKIMDclh03QH6MZphxTgdEENoKaNRmc6ewaCqQ2msOJFLFzGg0td2eMUjO/Zi1bvzB7Go9aiz",
+	"ssAOsqwiifqqez02NR52ksQGhJhFGOFtJTvXKexmTrVHBLsx2hGkKUxcyosqusDZbkxFGzjXnowpz8dQ",
+	"nbIEhB9syjVqGLbyc0ACo4uBL0E3e3f5otq8C228Rv8uKVjuSQql0oq83wK32HbukMTka2jyZkAIMa6D",
+	"ovEbuWIsUcWIQb8PsOornTK66MdMBE7ytFHxG6409CvbmH7hLWgF3zOm1zpP/wAw+m1Jvujj1tpmHkBt",
+	"GZztnPeV3h+X3g1TBRxEAFcJskzygHbt9F6rV+ik/Gb1j4d0kClmG9omLO2j/ggeuciIQDBm9vto1Dt7",
+	"KjeLrN214tr/bTSxzA8zyeCuXpnfeeWLUlUF2cJL/r/dPfx2fPTt+Kj9pvxvx0fXI+uYL25t9EXuo4RR",
+	"0IsK4wWQ1lMW69B9se5/Rn8QOvIw7WZCzs6DAQnKBQ7AxYZFzzEzFNw/A27wS8ZAaYg6tICivnNTFnIi",
+	"o9MPbx7KD0repmoF2mhcLhjbrZUxjf48+n7o/ivyts7KrUXGa1oPeQOR0Rj8T8UI99sfu/uXfbpbGWVv",
+	"34ACMj4gJKsmOzvt+LJzPVq/VW1xQN3taqG/vHlmfX7YuAL1K1dcwRVf1YLRRggZJpPIqMQT8Qw6mCIE",
+	"03dU0RarlSVCQfjl0jrxMbJ5T0Msr9a1CPiFew/Lgr1y8LdaiNp0Zuf1Pc+UL7jo214dru2S7aBRaxDV",
+	"3hCKHLp1+8JVmpl12qTaRgcjKdwlIEGz21Dgi62g3zc/9OGH4MBeS4WcDsLdVghQnGh7QI7B02ZOG3xt",
+	"rvzOFyFchFK+1iqCYNoti4jIi55sT/pUZgYyKU9UEWxGTREhRRT/KxuQ0u3x5rAgTLQ/HHvlSx3cjB0M",
+	"udI97TdUtSrzdN1mhj//QbWs8Vr7+QnzR34Xihl2sqGaUDKLKfb3d8wHfuvgPa4+sJXlVNVqh89FFlDR",
+	"cwxZhkdCm2seSxrZNCJAZ2BeNGVlnwjGoMEfwqMBOUH2tWBIiUgvBzbSrALPF4HNXQ48EjiJbP5dUgNs",
+	"CLSqBBWD5tvwBTYZIPmYhiIDkcVxUOhLrV0EsAa/WhELyqMzGVtKe+HGFsE6C3a7LLgTVxO5kfYFRtL9",
+	"ppu18b5YSbNZ2uOhS8IeubLTs1p7iuFgb6/ZW6KXqb75mNJ41KzynfRsw5Nace2kR0fDYf/FcHZZymq3",
+	"nRDwd3T61vsY7O3XtEhsGAARy7Ia2J8mL9rrgSe98XD8vD983h/vfxoNJ0Pzv//ordZHi0L43rG8ob2S",
+	"htqpiJ4X6YKcJrwfset+2zL7o15dvcTNt+uX53ni+v4muibk6K80vs2pry8Rajfc/rNKhfrlq48iEsxZ",
+	"1Rh1SSDAx255sPOZr/CFv0fltsr3c35fdHFZME0NqXuEizDOMIcnqBXcB7leWeaywE7BgSaj3A7W7m4r",
+	"D65ulpmGe9TLkgn6u2E3tzxdaQ+MaW4bIFRv7vBF8+oO+9543G0VP8QefrhHvMRp/zDMNG+0Uuakwxc1",
+	"TvrH4robWfVQn9tt1f/O1e694d79b+S3vpkXxuN11tW8Guifg5v/xCCkUGXoG/LzHRsw6U5q+WizeMks",
+	"pSGbZnF+EyEw9Em5K4zSMklYZNV3rK+2IsHw0J9OTq3X1XBxlUhNtoLjd59ef/hwevLp8Ic3r4NtYu86",
+	"zBY2yZ5QcskhSgkuCq5JQnkEbggYbwtSuCuNl6XL7P7p5BQN/G2PKGneTTOhCJ1RLggMBqmpIbOOAV+4",
+	"vJefTk7dJbSwzly0wTUFSnuNlHmw2wnGhfDCA2NNWHhgNyyu63erAoDQu2yz241VAu4IJaUwf62HACK4",
+	"YcgSbcwkqeckpHGsDgrbAo2XTCHwkT2akZYinKdSyEzFS5wK76qCok0zGC6ZiiXJEowj+cIMTra6r7Ly",
+	"Sje17I3H2wPy6Ubm0TdnG0JGOsAVPS7c0FvM6DXziBSAvK61qgF1mEql8hupwQnP0j64Pxjc3iJ8gf4V",
+	"SPB1eGirIgRCdcaF21LHteWXDDL+i9RZIKKiJsW51feHu6Tz6k2DwbaG2JyyL2RqzzN34hjFI29EMHcb",
+	"CPLuBuCOssUCBtAQjdd5BT9sATAIPEO6GNdmLVfGatNLbBOBp9RNXKOCQlPIdY6ifcDaQrDaFaHz3nM8",
+	"rRtqrHI7x1fR+EiicYNcMoPPxUX6VceUQfH6PdPRgfkwN9gOF+Ag82y9ZdEyxfvu1wdVC9LE8StvFT66",
+	"y/fvXGeQrrVbMne9R5ryb9WSncyAy35oHK9ebqkTimtXsu4ezFq6dmB+a6xfaR7HICBXrd81gCEGi9Ze",
+	"u+24ss7KN2UGrp1NCzeogVymjmNrBwPrYUfQgryvd4/JBfpTXX25ln7Zcn/4o6iYdlwbNtkyMKsod9vr",
+	"qZsu9WbHpt50a5uH6kpVU2/IFiTT4Fcy0xC4cSeE/u2YX6Y0XW6jEL3MeBwZ1Q6CUQu2kPZNeMnARhVu",
+	"34SliivD0YprIkFHKn4o7pZ3fgJbIzcgh1ZTsJfnHlhkwhXgrZDKF1UVDK5GoeG8SC06dBlJNU2GJNll",
+	"zNWcAW+hvtgfDklQT2OyOH3PRfnt6oFt3WVbaX2prM9puWjxtQExl9uIdUp23LGRDvkcf4RYk929Zdfr",
+	"Ev1hpue/AcUj9kKIuIt88tt9LA6XuIBDz/s4wWdbKni3Zpip5Ai01QsQa3GX43m2IykskGzF7JaHrpHs",
+	"tlHOI5bWcu9yA6Ucny1Fcs1M5hXMJrLGny9cBXsj+SbIUptvg9EmcKZDmUQ+CI9cV2B0e+4EefpPNYno",
+	"2/FRsN3haizR62Y6PWTbG7Hi/a6CRditZpFgyV05kbQCecufQfco+uTkeooNN42Ga+by5DEpG/MYus58",
+	"Z+d31WZAzRXBjxCsHI32AU+8cqssi7X7w5b17T90faPRfr7CNbKFvMoz49ZnzjdStizSrYz0AMmszY/d",
+	"mH+0nCK3r0fnzT+UeWCJHPDWZUCr9TlxCcNb2S+W/BS+RRvallPL+vOi1Ny9ZxOEXOgGXeqEa8szVWvp",
+	"A9m6juOFR7BiE24Qhk4h6Fd0eswzhe9ue7ZU4vTDmwNXU5/n8MRxPqwakJ9hOb5Aj1o10A/5N2IWM2wA",
+	"l8KieUkm1CXcoJRnYB4sd8mjRZOEcrO8juD9x1KPr3+A+P2oHL/Pceasqy3jsLPp4siwvloMqdY6sB6l",
+	"qbf4G64Zpykai7mC44dEwffGa3PHUre6lfzRwu8PHAx/wnynWnC70NMiWzuFyFfikA6dVzLIHagK6bZY",
+	"39L0ShXN8F2Tw3KJr7NkG4Ys6LGZwh5ENjXQWbPYggHd+ESn9NowU1tN4gwh86tgMTRPcRM7DbVUKpIn",
+	"X9oeAZbZocMHmFXkkcus0lY077A0sYtVBBz3Zgzs0FJKEVWYOZrw8MqzeZFQ/ZNwbCSDgQ+bZ0mLngl2",
+	"ISnr21o2FisGbSLQCIc9AbstZWcVbZ0mdjFmLlUJPjTh7lwHWCVX7axqK39YNCB5p3Ca3wtjn3P6vhMR",
+	"vtjiEVsk0vBTTOVHiEOeGIdQBBUHhEKT1gB7XQawJhrarlMyjga+OMQcMrzEpWgJkUgZ5+kKJHCdmKQm",
+	"U5mJyJgVWcSxb7kv7O8DWHVrNAAvK8amlZvWZa/HBiu3hz9aefIGc+NVzF25qdVOutCZ9x8/KIAHWg4N",
+	"/CPWENErVrBQy15SqbFRm2vSU4qFbczELYl3s/HXIlJlTQ5ZT10NLLGSg5wvLiiyPlB1Ddcvd2XGYPOA",
+	"2K6gyFrsRsu5R8WvrtNCrouW+Yzh9Pdzi5wddLALx00GFiyt/MKu+DflGLVeqb9jnlHt6P2Vb/wu+MZJ",
+	"ppuCGjQLKNFzHKSdW5R6i4JBU+6ueXZuLC3XZ/TsvNL68+zcWAllW6hmXiRcDUrmySCUCzQscBF11nNc",
+	"zZzPW2IOir6gCd4232hFhRa31cUatnp+I5xtipRf7n7vvTByClXcimiZe15z46VIhHNV3M0R/1LpYQAO",
+	"C/TXQugDrLjSQLmrojnQic0AqXf3LL0duesY2/ozYNm0nNpGYTTUrle+2wTUpba/3CifKL2H5RN353f/",
+	"EwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

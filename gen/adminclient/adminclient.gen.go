@@ -282,7 +282,9 @@ type Pod struct {
 	// Name Human-readable pod name.
 	Name string `json:"name"`
 
-	// Url The pod's backend URL, the one /servers lists and /demand/{podUrl} takes.
+	// Url The pod's backend URL, from the server's pod URL template: the URL
+	// that `/demand/{podUrl}` takes (URL-encoded), and that `/servers` and
+	// the registry list while the pod is in a server pool.
 	Url string `json:"url"`
 }
 
@@ -352,7 +354,9 @@ type PodDetail struct {
 	// Name Human-readable pod name.
 	Name string `json:"name"`
 
-	// Url The pod's backend URL, the one /servers lists and /demand/{podUrl} takes.
+	// Url The pod's backend URL, from the server's pod URL template: the URL
+	// that `/demand/{podUrl}` takes (URL-encoded), and that `/servers` and
+	// the registry list while the pod is in a server pool.
 	Url string `json:"url"`
 }
 
@@ -525,11 +529,20 @@ type PodURL = string
 // UserID defines model for UserID.
 type UserID = string
 
+// AuthUnavailable defines model for AuthUnavailable.
+type AuthUnavailable = Error
+
 // BadGateway defines model for BadGateway.
 type BadGateway = Error
 
 // BadRequest defines model for BadRequest.
 type BadRequest = Error
+
+// BodyBadRequest defines model for BodyBadRequest.
+type BodyBadRequest = Error
+
+// DemandBadRequest defines model for DemandBadRequest.
+type DemandBadRequest = Error
 
 // Forbidden defines model for Forbidden.
 type Forbidden = Error
@@ -542,6 +555,24 @@ type NotFound = Error
 
 // OtherError defines model for OtherError.
 type OtherError = Error
+
+// PageBadRequest defines model for PageBadRequest.
+type PageBadRequest = Error
+
+// PodsUnavailable defines model for PodsUnavailable.
+type PodsUnavailable = Error
+
+// RefreshFailed defines model for RefreshFailed.
+type RefreshFailed = Error
+
+// RegistryBadRequest defines model for RegistryBadRequest.
+type RegistryBadRequest = Error
+
+// RegistryUnavailable defines model for RegistryUnavailable.
+type RegistryUnavailable = Error
+
+// RestartUnavailable defines model for RestartUnavailable.
+type RestartUnavailable = Error
 
 // ServerNotFound defines model for ServerNotFound.
 type ServerNotFound = Error
@@ -729,9 +760,9 @@ type ClientInterface interface {
 	// GetPodDemand Demand telemetry of one pod
 	//
 	// Requests in flight, last use and a per-model breakdown with 5-minute request
-	// counts for one backend URL. The URL goes into the path URL-encoded
-	// (`https%3A%2F%2Fpod-1.proxy.runpod.net%2Fv1`) and must be an absolute
-	// `http` or `https` URL. An unknown URL answers 200 with zeros and
+	// counts for one backend URL (a pod's `url`). The URL goes into the path
+	// URL-encoded (`https%3A%2F%2Fpod-1.proxy.runpod.net%2Fv1`) and must be an
+	// absolute `http` or `https` URL. An unknown URL answers 200 with zeros and
 	// `models: []`. `idle_seconds` is 0 when the URL has never been used.
 	//
 	// Corresponds with GET /api/ai/v1/admin/demand/{podUrl} (the `GetPodDemand` operationId).
@@ -756,6 +787,7 @@ type ClientInterface interface {
 	// Pods are ordered by name, then id. Pods come from RunPod; `models`,
 	// `healthy`, `inflight`, `last_use_ms` and `idle_seconds` come from the fleet
 	// state. `healthy` is `null` when the pod's backend URL is in no server pool.
+	// `url` is the pod's backend URL, the one `/demand/{podUrl}` takes.
 	//
 	// Corresponds with GET /api/ai/v1/admin/pods (the `ListPods` operationId).
 	ListPods(ctx context.Context, params *ListPodsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -763,8 +795,9 @@ type ClientInterface interface {
 	// GetPod Get one inference pod
 	//
 	// One pod with health, load and lifecycle metadata, including
-	// `last_started_at`. A pod unknown to RunPod, or outside the fleet's name
-	// prefix, is a 404. An id that is not 1 to 64 letters and digits is a 422.
+	// `last_started_at` and the backend URL `url`. A pod unknown to RunPod, or
+	// outside the fleet's name prefix, is a 404. An id that is not 1 to 64
+	// letters and digits is a 422.
 	//
 	// Corresponds with GET /api/ai/v1/admin/pods/{id} (the `GetPod` operationId).
 	GetPod(ctx context.Context, id PodID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -793,7 +826,8 @@ type ClientInterface interface {
 	// Asks every replica (and every router using the fleet library) to rebuild its
 	// in-memory routing tables from the persistent registry. The persistent
 	// registry is not written. Answers at once; the rebuild happens
-	// asynchronously on each replica.
+	// asynchronously on each replica. A refresh that cannot be published is a
+	// 500 `registry refresh failed`, as the API document names it.
 	//
 	// Corresponds with POST /api/ai/v1/admin/registry/refresh (the `RefreshRegistry` operationId).
 	RefreshRegistry(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -985,9 +1019,9 @@ func (c *Client) ListAudit(ctx context.Context, params *ListAuditParams, reqEdit
 // GetPodDemand Demand telemetry of one pod
 //
 // Requests in flight, last use and a per-model breakdown with 5-minute request
-// counts for one backend URL. The URL goes into the path URL-encoded
-// (`https%3A%2F%2Fpod-1.proxy.runpod.net%2Fv1`) and must be an absolute
-// `http` or `https` URL. An unknown URL answers 200 with zeros and
+// counts for one backend URL (a pod's `url`). The URL goes into the path
+// URL-encoded (`https%3A%2F%2Fpod-1.proxy.runpod.net%2Fv1`) and must be an
+// absolute `http` or `https` URL. An unknown URL answers 200 with zeros and
 // `models: []`. `idle_seconds` is 0 when the URL has never been used.
 //
 // Corresponds with GET /api/ai/v1/admin/demand/{podUrl} (the `GetPodDemand` operationId).
@@ -1032,6 +1066,7 @@ func (c *Client) GetFleetSummary(ctx context.Context, reqEditors ...RequestEdito
 // Pods are ordered by name, then id. Pods come from RunPod; `models`,
 // `healthy`, `inflight`, `last_use_ms` and `idle_seconds` come from the fleet
 // state. `healthy` is `null` when the pod's backend URL is in no server pool.
+// `url` is the pod's backend URL, the one `/demand/{podUrl}` takes.
 //
 // Corresponds with GET /api/ai/v1/admin/pods (the `ListPods` operationId).
 func (c *Client) ListPods(ctx context.Context, params *ListPodsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1049,8 +1084,9 @@ func (c *Client) ListPods(ctx context.Context, params *ListPodsParams, reqEditor
 // GetPod Get one inference pod
 //
 // One pod with health, load and lifecycle metadata, including
-// `last_started_at`. A pod unknown to RunPod, or outside the fleet's name
-// prefix, is a 404. An id that is not 1 to 64 letters and digits is a 422.
+// `last_started_at` and the backend URL `url`. A pod unknown to RunPod, or
+// outside the fleet's name prefix, is a 404. An id that is not 1 to 64
+// letters and digits is a 422.
 //
 // Corresponds with GET /api/ai/v1/admin/pods/{id} (the `GetPod` operationId).
 func (c *Client) GetPod(ctx context.Context, id PodID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1099,7 +1135,8 @@ func (c *Client) RestartPod(ctx context.Context, id PodID, reqEditors ...Request
 // Asks every replica (and every router using the fleet library) to rebuild its
 // in-memory routing tables from the persistent registry. The persistent
 // registry is not written. Answers at once; the rebuild happens
-// asynchronously on each replica.
+// asynchronously on each replica. A refresh that cannot be published is a
+// 500 `registry refresh failed`, as the API document names it.
 //
 // Corresponds with POST /api/ai/v1/admin/registry/refresh (the `RefreshRegistry` operationId).
 func (c *Client) RefreshRegistry(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1428,7 +1465,7 @@ func NewGetPodDemandRequest(server string, podUrl PodURL) (*http.Request, error)
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "podUrl", podUrl, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "backend-url"})
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "podUrl", podUrl, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -1650,7 +1687,7 @@ func NewGetRegistryRequest(server string, modelId ModelID, params *GetRegistryPa
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "modelId", modelId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "model-id"})
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "modelId", modelId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -1968,9 +2005,9 @@ type ClientWithResponsesInterface interface {
 	// GetPodDemandWithResponse Demand telemetry of one pod
 	//
 	// Requests in flight, last use and a per-model breakdown with 5-minute request
-	// counts for one backend URL. The URL goes into the path URL-encoded
-	// (`https%3A%2F%2Fpod-1.proxy.runpod.net%2Fv1`) and must be an absolute
-	// `http` or `https` URL. An unknown URL answers 200 with zeros and
+	// counts for one backend URL (a pod's `url`). The URL goes into the path
+	// URL-encoded (`https%3A%2F%2Fpod-1.proxy.runpod.net%2Fv1`) and must be an
+	// absolute `http` or `https` URL. An unknown URL answers 200 with zeros and
 	// `models: []`. `idle_seconds` is 0 when the URL has never been used.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -1999,6 +2036,7 @@ type ClientWithResponsesInterface interface {
 	// Pods are ordered by name, then id. Pods come from RunPod; `models`,
 	// `healthy`, `inflight`, `last_use_ms` and `idle_seconds` come from the fleet
 	// state. `healthy` is `null` when the pod's backend URL is in no server pool.
+	// `url` is the pod's backend URL, the one `/demand/{podUrl}` takes.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2008,8 +2046,9 @@ type ClientWithResponsesInterface interface {
 	// GetPodWithResponse Get one inference pod
 	//
 	// One pod with health, load and lifecycle metadata, including
-	// `last_started_at`. A pod unknown to RunPod, or outside the fleet's name
-	// prefix, is a 404. An id that is not 1 to 64 letters and digits is a 422.
+	// `last_started_at` and the backend URL `url`. A pod unknown to RunPod, or
+	// outside the fleet's name prefix, is a 404. An id that is not 1 to 64
+	// letters and digits is a 422.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2042,7 +2081,8 @@ type ClientWithResponsesInterface interface {
 	// Asks every replica (and every router using the fleet library) to rebuild its
 	// in-memory routing tables from the persistent registry. The persistent
 	// registry is not written. Answers at once; the rebuild happens
-	// asynchronously on each replica.
+	// asynchronously on each replica. A refresh that cannot be published is a
+	// 500 `registry refresh failed`, as the API document names it.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2308,7 +2348,7 @@ type ClearAffinityResponse struct {
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *ClearAffinityResult
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *BodyBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -2339,7 +2379,7 @@ func (r ClearAffinityResponse) GetJSON200() *ClearAffinityResult {
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r ClearAffinityResponse) GetJSON400() *BadRequest {
+func (r ClearAffinityResponse) GetJSON400() *BodyBadRequest {
 	return r.JSON400
 }
 
@@ -2701,7 +2741,7 @@ type GetPodDemandResponse struct {
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *PodDemand
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *DemandBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -2732,7 +2772,7 @@ func (r GetPodDemandResponse) GetJSON200() *PodDemand {
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r GetPodDemandResponse) GetJSON400() *BadRequest {
+func (r GetPodDemandResponse) GetJSON400() *DemandBadRequest {
 	return r.JSON400
 }
 
@@ -2984,7 +3024,7 @@ type ListPodsResponse struct {
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *PodList
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *PageBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -2994,7 +3034,7 @@ type ListPodsResponse struct {
 	// JSON502 the response for an HTTP 502 `application/json` response
 	JSON502 *BadGateway
 	// JSON503 the response for an HTTP 503 `application/json` response
-	JSON503 *ServiceUnavailable
+	JSON503 *PodsUnavailable
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *OtherError
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -3019,7 +3059,7 @@ func (r ListPodsResponse) GetJSON200() *PodList {
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r ListPodsResponse) GetJSON400() *BadRequest {
+func (r ListPodsResponse) GetJSON400() *PageBadRequest {
 	return r.JSON400
 }
 
@@ -3044,7 +3084,7 @@ func (r ListPodsResponse) GetJSON502() *BadGateway {
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
-func (r ListPodsResponse) GetJSON503() *ServiceUnavailable {
+func (r ListPodsResponse) GetJSON503() *PodsUnavailable {
 	return r.JSON503
 }
 
@@ -3156,7 +3196,7 @@ type GetPodResponse struct {
 	// JSON502 the response for an HTTP 502 `application/json` response
 	JSON502 *BadGateway
 	// JSON503 the response for an HTTP 503 `application/json` response
-	JSON503 *ServiceUnavailable
+	JSON503 *PodsUnavailable
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *OtherError
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -3220,7 +3260,7 @@ func (r GetPodResponse) GetJSON502() *BadGateway {
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
-func (r GetPodResponse) GetJSON503() *ServiceUnavailable {
+func (r GetPodResponse) GetJSON503() *PodsUnavailable {
 	return r.JSON503
 }
 
@@ -3332,7 +3372,7 @@ type RestartPodResponse struct {
 	// JSON502 the response for an HTTP 502 `application/json` response
 	JSON502 *RestartFailure
 	// JSON503 the response for an HTTP 503 `application/json` response
-	JSON503 *ServiceUnavailable
+	JSON503 *RestartUnavailable
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *OtherError
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -3396,7 +3436,7 @@ func (r RestartPodResponse) GetJSON502() *RestartFailure {
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
-func (r RestartPodResponse) GetJSON503() *ServiceUnavailable {
+func (r RestartPodResponse) GetJSON503() *RestartUnavailable {
 	return r.JSON503
 }
 
@@ -3482,9 +3522,9 @@ type RefreshRegistryResponse struct {
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
 	// JSON500 the response for an HTTP 500 `application/json` response
-	JSON500 *InternalError
+	JSON500 *RefreshFailed
 	// JSON503 the response for an HTTP 503 `application/json` response
-	JSON503 *ServiceUnavailable
+	JSON503 *AuthUnavailable
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *OtherError
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -3522,12 +3562,12 @@ func (r RefreshRegistryResponse) GetJSON403() *Forbidden {
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
-func (r RefreshRegistryResponse) GetJSON500() *InternalError {
+func (r RefreshRegistryResponse) GetJSON500() *RefreshFailed {
 	return r.JSON500
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
-func (r RefreshRegistryResponse) GetJSON503() *ServiceUnavailable {
+func (r RefreshRegistryResponse) GetJSON503() *AuthUnavailable {
 	return r.JSON503
 }
 
@@ -3607,7 +3647,7 @@ type GetRegistryResponse struct {
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Registry
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *RegistryBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -3615,7 +3655,7 @@ type GetRegistryResponse struct {
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
-	JSON503 *ServiceUnavailable
+	JSON503 *RegistryUnavailable
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *OtherError
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -3638,7 +3678,7 @@ func (r GetRegistryResponse) GetJSON200() *Registry {
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r GetRegistryResponse) GetJSON400() *BadRequest {
+func (r GetRegistryResponse) GetJSON400() *RegistryBadRequest {
 	return r.JSON400
 }
 
@@ -3658,7 +3698,7 @@ func (r GetRegistryResponse) GetJSON500() *InternalError {
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
-func (r GetRegistryResponse) GetJSON503() *ServiceUnavailable {
+func (r GetRegistryResponse) GetJSON503() *RegistryUnavailable {
 	return r.JSON503
 }
 
@@ -3738,7 +3778,7 @@ type ListServersResponse struct {
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *ServerList
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *PageBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -3769,7 +3809,7 @@ func (r ListServersResponse) GetJSON200() *ServerList {
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r ListServersResponse) GetJSON400() *BadRequest {
+func (r ListServersResponse) GetJSON400() *PageBadRequest {
 	return r.JSON400
 }
 
@@ -4210,9 +4250,9 @@ func (c *ClientWithResponses) ListAuditWithResponse(ctx context.Context, params 
 // GetPodDemandWithResponse Demand telemetry of one pod
 //
 // Requests in flight, last use and a per-model breakdown with 5-minute request
-// counts for one backend URL. The URL goes into the path URL-encoded
-// (`https%3A%2F%2Fpod-1.proxy.runpod.net%2Fv1`) and must be an absolute
-// `http` or `https` URL. An unknown URL answers 200 with zeros and
+// counts for one backend URL (a pod's `url`). The URL goes into the path
+// URL-encoded (`https%3A%2F%2Fpod-1.proxy.runpod.net%2Fv1`) and must be an
+// absolute `http` or `https` URL. An unknown URL answers 200 with zeros and
 // `models: []`. `idle_seconds` is 0 when the URL has never been used.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -4253,6 +4293,7 @@ func (c *ClientWithResponses) GetFleetSummaryWithResponse(ctx context.Context, r
 // Pods are ordered by name, then id. Pods come from RunPod; `models`,
 // `healthy`, `inflight`, `last_use_ms` and `idle_seconds` come from the fleet
 // state. `healthy` is `null` when the pod's backend URL is in no server pool.
+// `url` is the pod's backend URL, the one `/demand/{podUrl}` takes.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4268,8 +4309,9 @@ func (c *ClientWithResponses) ListPodsWithResponse(ctx context.Context, params *
 // GetPodWithResponse Get one inference pod
 //
 // One pod with health, load and lifecycle metadata, including
-// `last_started_at`. A pod unknown to RunPod, or outside the fleet's name
-// prefix, is a 404. An id that is not 1 to 64 letters and digits is a 422.
+// `last_started_at` and the backend URL `url`. A pod unknown to RunPod, or
+// outside the fleet's name prefix, is a 404. An id that is not 1 to 64
+// letters and digits is a 422.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4314,7 +4356,8 @@ func (c *ClientWithResponses) RestartPodWithResponse(ctx context.Context, id Pod
 // Asks every replica (and every router using the fleet library) to rebuild its
 // in-memory routing tables from the persistent registry. The persistent
 // registry is not written. Answers at once; the rebuild happens
-// asynchronously on each replica.
+// asynchronously on each replica. A refresh that cannot be published is a
+// 500 `registry refresh failed`, as the API document names it.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4643,7 +4686,7 @@ func ParseClearAffinityResponse(rsp *http.Response) (*ClearAffinityResponse, err
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BodyBadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -5162,7 +5205,7 @@ func ParseGetPodDemandResponse(rsp *http.Response) (*GetPodDemandResponse, error
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest DemandBadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -5532,7 +5575,7 @@ func ParseListPodsResponse(rsp *http.Response) (*ListPodsResponse, error) {
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest PageBadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -5567,7 +5610,7 @@ func ParseListPodsResponse(rsp *http.Response) (*ListPodsResponse, error) {
 		response.JSON502 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest ServiceUnavailable
+		var dest PodsUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -5778,7 +5821,7 @@ func ParseGetPodResponse(rsp *http.Response) (*GetPodResponse, error) {
 		response.JSON502 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest ServiceUnavailable
+		var dest PodsUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -6023,7 +6066,7 @@ func ParseRestartPodResponse(rsp *http.Response) (*RestartPodResponse, error) {
 		response.JSON502 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest ServiceUnavailable
+		var dest RestartUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -6240,14 +6283,14 @@ func ParseRefreshRegistryResponse(rsp *http.Response) (*RefreshRegistryResponse,
 		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest RefreshFailed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON500 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest ServiceUnavailable
+		var dest AuthUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -6392,7 +6435,7 @@ func ParseGetRegistryResponse(rsp *http.Response) (*GetRegistryResponse, error) 
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest RegistryBadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -6420,7 +6463,7 @@ func ParseGetRegistryResponse(rsp *http.Response) (*GetRegistryResponse, error) 
 		response.JSON500 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest ServiceUnavailable
+		var dest RegistryUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -6565,7 +6608,7 @@ func ParseListServersResponse(rsp *http.Response) (*ListServersResponse, error) 
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest PageBadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

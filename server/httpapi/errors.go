@@ -163,8 +163,12 @@ func fromRequestError(re *openapi3filter.RequestError) *APIError {
 		if status, message, ok := declaredInvalid(p); ok {
 			return newAPIError(status, message)
 		}
+		detail, ok := p.Extensions["x-invalid-detail"].(string)
+		if !ok {
+			detail = describeSchema(p.Schema)
+		}
 		return newAPIError(http.StatusBadRequest, fmt.Sprintf("invalid %s parameter %s", p.In, p.Name)).
-			withDetail(describeSchema(p.Schema))
+			withDetail(detail)
 	}
 	if re.RequestBody != nil {
 		var se *openapi3.SchemaError
@@ -202,10 +206,6 @@ func describeSchema(ref *openapi3.SchemaRef) string {
 	}
 	s := ref.Value
 	switch {
-	case s.Format == "model-id":
-		return fmt.Sprintf("must be %d to %d characters; it %s", s.MinLength, derefOr(s.MaxLength, 0), errModelID)
-	case s.Format == "backend-url":
-		return fmt.Sprintf("must be %d to %d characters; it %s", s.MinLength, derefOr(s.MaxLength, 0), errBackend)
 	case s.Type.Is("integer") && s.Min != nil && s.Max != nil:
 		return fmt.Sprintf("must be an integer from %.0f to %.0f", *s.Min, *s.Max)
 	case s.Type.Is("integer"):

@@ -403,7 +403,6 @@ func TestPathParameterRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defineFormats()
 	accepts := func(param, v string) bool {
 		return spec.Components.Parameters[param].Value.Schema.Value.VisitJSON(v) == nil
 	}
@@ -437,7 +436,7 @@ func TestPathParameterRules(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"ModelID", "PodURL"} {
-		d := describeSchema(spec.Components.Parameters[name].Value.Schema)
+		d, _ := spec.Components.Parameters[name].Value.Extensions["x-invalid-detail"].(string)
 		if sanitize(d) != d || !strings.Contains(d, "must be") {
 			t.Errorf("the answer's detail for %s is %q, want header-safe text saying what it must be", name, d)
 		}

@@ -25,7 +25,6 @@ import (
 // model named "refresh", not a wrong method on the refresh operation).
 // The validator also injects the documented defaults of page and limit.
 func requestValidator(spec *openapi3.T) (echo.MiddlewareFunc, error) {
-	defineFormats()
 	routes := map[string]*routers.Route{}
 	for path, item := range spec.Paths.Map() {
 		echoPath := strings.NewReplacer("{", ":", "}", "").Replace(path)
