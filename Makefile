@@ -13,8 +13,13 @@ ARGS      ?=
 # (go.dev/issue/75804, fixed in Go 1.27). A count has no deadline to race.
 FUZZTIME  ?= 20000x
 PKGS      := ./...
+# Domain packages speak their own types; only the HTTP layer maps them to gen/.
+DOMAIN_PKGS := ./server/pods ./server/pool ./server/demo ./clients/fleet/... ./clients/runpod/... ./clients/authapi/... ./clients/auth/... ./clients/flight/...
+# The version --version prints: the git description of the commit built
+# ("dev" outside a git checkout); a plain go build prints dev too.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all deps generate check-generate build run contract test test-short lint bench fuzz clean
+.PHONY: all deps generate check-generate check-deps build run contract test test-short lint bench fuzz clean
 
 all: build
 
@@ -40,9 +45,35 @@ check-generate: generate
 	@git diff --exit-code -- gen/ || { echo "gen/ is stale: run make generate and commit the result" >&2; exit 1; }
 	@test -z "$$(git status --porcelain -- gen/)" || { git status --porcelain -- gen/; echo "gen/ has untracked changes: run make generate and commit the result" >&2; exit 1; }
 
-## build: build bin/aiadmin and bin/aiadminctl.
+## check-deps: fail when the aiadmin binary links test-support code: a package
+## named testing or ending in "test" (net/http/httptest, runpodtest...). The
+## standard library's internal packages are runtime plumbing (package sync
+## imports internal/synctest) and are not test support.
+check-deps:
+	@deps=$$($(GO) list -deps -f '{{.ImportPath}} {{.Name}} {{.Standard}}' ./server/cmd/aiadmin) || \
+		{ echo "check-deps: go list failed" >&2; exit 1; }; \
+	bad=$$(echo "$$deps" | awk '!($$3 == "true" && $$1 ~ /(^|\/)internal(\/|$$)/) && ($$2 == "testing" || $$2 ~ /test$$/) { print $$1 }'); \
+	if [ -n "$$bad" ]; then \
+		echo "check-deps: the aiadmin binary links test-support packages:" >&2; \
+		for p in $$bad; do \
+			by=$$($(GO) list -deps -f '{{.ImportPath}} {{join .Imports " "}}' ./server/cmd/aiadmin | \
+				awk -v p="$$p" '{ for (i = 2; i <= NF; i++) if ($$i == p) print $$1 }' | tr '\n' ' '); \
+			echo "  $$p (imported by: $$by)" >&2; \
+		done; \
+		echo "check-deps: test support must stay in _test.go files or in packages the binary does not import" >&2; \
+		exit 1; \
+	fi; \
+	echo "check-deps: the aiadmin binary links no test-support package"
+	@for p in $(DOMAIN_PKGS); do \
+		deps=$$($(GO) list -deps $$p) || exit 1; \
+		if echo "$$deps" | grep -q '/aiadmin/gen/'; then \
+			echo "check-deps: domain package $$p imports generated wire types (gen/); only server/httpapi may" >&2; exit 1; \
+		fi; \
+	done; echo "check-deps: no domain package imports gen/"
+
+## build: build bin/aiadmin, stamped with VERSION, and bin/aiadminctl.
 build:
-	$(GO) build -o $(BIN) ./server/cmd/aiadmin
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./server/cmd/aiadmin
 	$(GO) build -o $(CTL) ./tools/aiadminctl
 
 ## run: start the service on the embedded store with a living demo fleet.

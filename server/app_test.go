@@ -10,7 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/threatwinds/aiadmin/clients/runpod/runpodtest"
+	"github.com/threatwinds/aiadmin/clients/runpod/standin"
 	"github.com/threatwinds/aiadmin/server"
 	"github.com/threatwinds/aiadmin/server/contracttest"
 )
@@ -98,8 +98,8 @@ func TestAppServesAndShutsDown(t *testing.T) {
 func TestAppShutdownLetsInFlightRequestsFinish(t *testing.T) {
 	creds := contracttest.WriteCredentialsFile(t, "usr_ops", adminToken)
 	const key = "rk-shutdown-test"
-	standIn := runpodtest.NewServer(key, runpodtest.DemoPods(3, "aiapi-dev-")...)
-	standIn.FaultNext(runpodtest.OpMyself, 1, runpodtest.Fault{Delay: 1500 * time.Millisecond})
+	standIn := standin.NewServer(key, standin.DemoPods(3, "aiapi-dev-")...)
+	standIn.FaultNext(standin.OpMyself, 1, standin.Fault{Delay: 1500 * time.Millisecond})
 	rpURL := standIn.Start(t)
 	cfg, err := server.ParseConfig([]string{"--listen", "127.0.0.1:0", "--auth-file", creds, "--demo=false",
 		"--runpod-url", rpURL, "--pod-prefix", "aiapi-dev-", "--shutdown-timeout", "10s"},
@@ -141,10 +141,10 @@ func TestAppShutdownLetsInFlightRequestsFinish(t *testing.T) {
 	}()
 	// Shut down once the request is inside the handler, waiting on RunPod.
 	deadline := time.Now().Add(10 * time.Second)
-	for standIn.Calls(runpodtest.OpMyself) == 0 && time.Now().Before(deadline) {
+	for standIn.Calls(standin.OpMyself) == 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if standIn.Calls(runpodtest.OpMyself) == 0 {
+	if standIn.Calls(standin.OpMyself) == 0 {
 		t.Fatal("the pod list never reached RunPod")
 	}
 	cancel()

@@ -1,69 +1,85 @@
 package server
 
 import (
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
-	"os"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/alecthomas/kong"
 	"go.uber.org/zap/zapcore"
 )
 
-// Config is the whole configuration of one aiadmin replica. Every setting is
-// a flag with a matching AIADMIN_* environment variable; a flag given on the
-// command line wins over the environment.
+// Config is the whole configuration of one aiadmin replica. Each field is a
+// flag of the serve command, declared here once: its kong tags give the name
+// (kong derives --shutdown-timeout from ShutdownTimeout), the default and the
+// help, the Go type gives the type. Every flag also reads the environment
+// variable AIADMIN_<FLAG> (upper case, "-" as "_"), and the variables an
+// "alsoenv" tag adds; a flag given on the command line wins.
+//
+// Secrets carry no default tag: help prints defaults.
 type Config struct {
-	Listen         string
-	Valkey         []string
-	ValkeyUsername string
-	ValkeyPassword string
+	Listen          string        `group:"server" default:"127.0.0.1:8080" placeholder:"HOST:PORT" help:"address to serve on; port 0 picks a free one"`
+	LogLevel        zapcore.Level `group:"server" default:"info" placeholder:"LEVEL" help:"log level: debug, info, warn or error"`
+	ShutdownTimeout time.Duration `group:"server" default:"15s" help:"how long in-flight requests may take to finish on shutdown"`
+	// Demo is the --demo switch, true only without --valkey once parsed.
+	Demo bool `group:"server" default:"true" help:"with the embedded store, load a living demo fleet (give a value with =, as --demo=false)"`
+
+	Valkey         []string `group:"valkey" placeholder:"HOST:PORT" help:"Valkey addresses (standalone or cluster), comma-separated; empty runs the embedded in-memory store"`
+	ValkeyUsername string   `group:"valkey" help:"Valkey ACL user name"`
+	ValkeyPassword string   `group:"valkey" help:"Valkey password; never printed"`
 	// ValkeyTLS connects to Valkey over TLS, verifying its certificate
 	// against ValkeyTLSCA (a PEM file; empty trusts the system's CAs) for
 	// ValkeyTLSServerName (empty: each address's host).
-	ValkeyTLS           bool
-	ValkeyTLSCA         string
-	ValkeyTLSServerName string
-	LogLevel            zapcore.Level
-	Demo                bool
-	ShutdownTimeout     time.Duration
+	ValkeyTLS           bool   `name:"valkey-tls" group:"valkey" help:"connect to Valkey over TLS, verifying its certificate; needs --valkey"`
+	ValkeyTLSCA         string `name:"valkey-tls-ca" group:"valkey" placeholder:"FILE" help:"PEM file of the CA that signed Valkey's certificate (implies --valkey-tls); empty trusts the system's CAs"`
+	ValkeyTLSServerName string `name:"valkey-tls-server-name" group:"valkey" help:"name expected in Valkey's certificate (implies --valkey-tls); empty uses each address's host"`
 
-	AuthMode    string
-	AuthFile    string
-	AuthURL     string
-	AuthTimeout time.Duration
+	AuthMode    string        `group:"auth" placeholder:"MODE" help:"file (needs --auth-file) or threatwinds; left out: --auth-file if given, else a random demo token"`
+	AuthFile    string        `group:"auth" placeholder:"FILE" help:"YAML credentials file; empty creates a random demo token"`
+	AuthURL     string        `name:"auth-url" group:"auth" default:"https://intelligence.threatwinds.com/api/auth/v2" placeholder:"URL" help:"ThreatWinds Auth API base URL"`
+	AuthTimeout time.Duration `group:"auth" default:"5s" help:"timeout of one credential check"`
 	// AuthCacheTTL, AuthNegativeTTL and AuthCacheSize bound the Auth API cache.
-	AuthCacheTTL    time.Duration
-	AuthNegativeTTL time.Duration
-	AuthCacheSize   int
+	AuthCacheTTL    time.Duration `name:"auth-cache-ttl" group:"auth" default:"30s" help:"how long an accepted credential is cached (never past its expiry)"`
+	AuthNegativeTTL time.Duration `name:"auth-negative-ttl" group:"auth" default:"5s" help:"how long a refused credential is cached"`
+	AuthCacheSize   int           `group:"auth" default:"10000" help:"credentials the Auth API cache holds at most"`
 
-	AffinityTTL         time.Duration
-	AffinityTTLOverride map[string]time.Duration
-	RequestLease        time.Duration
+	AffinityTTL         time.Duration            `name:"affinity-ttl" group:"affinity" default:"30m" min:"1m" help:"session affinity TTL of every provider"`
+	AffinityTTLOverride map[string]time.Duration `name:"affinity-ttl-provider" group:"affinity" mapsep:"," placeholder:"PROVIDER=DURATION,..." help:"per-provider TTLs of at least 1m, e.g. vllm=45m,sglang=20m (vllm, sglang, speaches)"`
+	RequestLease        time.Duration            `group:"affinity" default:"10m" help:"lease of an in-flight request a router never finished"`
 
-	RunPodURL      string
-	RunPodAPIKey   string
-	RunPodTimeout  time.Duration
-	PodPrefix      string
-	PodURLTemplate string
-	PodCacheTTL    time.Duration
+	RunPodURL      string        `name:"runpod-url" group:"runpod" default:"https://api.runpod.io/graphql" placeholder:"URL" help:"RunPod GraphQL endpoint"`
+	RunPodAPIKey   string        `name:"runpod-api-key" group:"runpod" alsoenv:"RUNPOD_API_KEY" help:"RunPod API key; never printed"`
+	RunPodTimeout  time.Duration `name:"runpod-timeout" group:"runpod" default:"10s" help:"timeout of one RunPod call"`
+	PodPrefix      string        `group:"runpod" help:"name prefix selecting the fleet's pods; empty selects all"`
+	PodURLTemplate string        `name:"pod-url-template" group:"runpod" default:"https://{id}.proxy.runpod.net/v1" placeholder:"URL" help:"backend URL of a pod; {id} is the pod id"`
+	PodCacheTTL    time.Duration `name:"pod-cache-ttl" group:"runpod" default:"5s" help:"how long the pod list is cached"`
 	// IdleAfter is how long a running pod goes without a request before the
 	// fleet summary counts it idle.
-	IdleAfter time.Duration
+	IdleAfter time.Duration `name:"idle-after" group:"runpod" default:"15m" min:"1m" help:"how long a running pod goes without a request before the fleet summary counts it idle"`
 
-	ProbeInterval    time.Duration
-	ProbeTimeout     time.Duration
-	ProbePath        string
-	ProbeConcurrency int
-	UnhealthyAfter   int
-	HealthyAfter     int
+	ProbeInterval    time.Duration `group:"probes" default:"10s" help:"health probe interval"`
+	ProbeTimeout     time.Duration `group:"probes" default:"2s" help:"timeout of one health probe; at most --probe-interval"`
+	ProbePath        string        `group:"probes" default:"/models" placeholder:"PATH" help:"path probed below each server URL"`
+	ProbeConcurrency int           `group:"probes" default:"256" help:"probes in flight at once"`
+	UnhealthyAfter   int           `group:"probes" default:"3" help:"consecutive failures that make a server unhealthy"`
+	HealthyAfter     int           `group:"probes" default:"2" help:"consecutive successes that make a server healthy again"`
 
-	AuditStreamLen int64
+	AuditStreamLen int64 `group:"server" default:"10000" help:"admin audit records kept in Valkey"`
+}
+
+// configGroups title the flag groups of Config in help.
+var configGroups = []kong.Group{
+	{Key: "server", Title: "Serving:"},
+	{Key: "valkey", Title: "Valkey (fleet state):"},
+	{Key: "auth", Title: "Authentication:"},
+	{Key: "affinity", Title: "Session affinity:"},
+	{Key: "runpod", Title: "RunPod (pods):"},
+	{Key: "probes", Title: "Health probes:"},
 }
 
 // Auth modes.
@@ -72,143 +88,97 @@ const (
 	AuthModeThreatWinds = "threatwinds"
 )
 
-// ParseConfig reads the configuration from args and the environment and
-// validates it. Errors name the setting at fault.
+// providers may have their own affinity TTL.
+var providers = []string{"vllm", "sglang", "speaches"}
+
+// ParseConfig reads the serve command's configuration from args (flags only,
+// no command word) and from the environment through getenv, and validates
+// it. Errors name the setting at fault, on one line.
 func ParseConfig(args []string, getenv func(string) string) (Config, error) {
-	var c Config
-	fs := flag.NewFlagSet("aiadmin", flag.ContinueOnError)
-	// Usage is printed for -h only: a bad flag gets one line naming it.
-	fs.SetOutput(io.Discard)
-	env := func(name, def string) string {
-		if v := getenv("AIADMIN_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); v != "" {
-			return v
-		}
-		return def
+	cmd, c, err := ParseCommandLine(args, getenv, CommandLineOptions{})
+	if err == nil && cmd != CommandServe {
+		return Config{}, fmt.Errorf("unexpected command %q: only the serve flags are expected", cmd)
 	}
-	str := func(p *string, name, def, usage string) { fs.StringVar(p, name, env(name, def), usage) }
-	// A switch may stand alone (--valkey-tls) or take a value (--demo=false);
-	// the value is checked below, with the others.
-	switches := map[string]bool{}
-	switchFlag := func(p *string, name, def, usage string) {
-		switches[name] = true
-		*p = env(name, def)
-		fs.Var(switchValue{p}, name, usage)
-	}
-	var valkey, valkeyTLS, logLevel, demo, ttl, ttlOverride string
-	durs := map[string]*string{}
-	dur := func(name, def, usage string) { s := new(string); durs[name] = s; str(s, name, def, usage) }
-	ints := map[string]*string{}
-	integer := func(name, def, usage string) { s := new(string); ints[name] = s; str(s, name, def, usage) }
+	return c, err
+}
 
-	str(&c.Listen, "listen", "127.0.0.1:8080", "address to serve on")
-	str(&valkey, "valkey", "", "comma-separated Valkey addresses (standalone or cluster); empty runs the embedded in-memory store")
-	str(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	switchFlag(&demo, "demo", "true", "with the embedded store, load a living demo fleet")
-	dur("shutdown-timeout", "15s", "how long in-flight requests may take to finish on shutdown")
-	str(&c.AuthMode, "auth-mode", "", "file (needs --auth-file) or threatwinds; left out: --auth-file if given, else a random demo token")
-	str(&c.AuthFile, "auth-file", "", "YAML credentials file; empty creates a random demo token")
-	str(&c.AuthURL, "auth-url", "https://intelligence.threatwinds.com/api/auth/v2", "ThreatWinds Auth API base URL")
-	dur("auth-timeout", "5s", "timeout of one credential check")
-	dur("auth-cache-ttl", "30s", "how long an accepted credential is cached (never past its expiry)")
-	dur("auth-negative-ttl", "5s", "how long a refused credential is cached")
-	integer("auth-cache-size", "10000", "credentials the Auth API cache holds at most")
-	str(&ttl, "affinity-ttl", "30m", "session affinity TTL for every provider")
-	str(&ttlOverride, "affinity-ttl-provider", "", "per-provider TTLs, e.g. vllm=45m,sglang=20m")
-	dur("request-lease", "10m", "lease of an in-flight request a router never finished")
-	str(&c.RunPodURL, "runpod-url", "https://api.runpod.io/graphql", "RunPod GraphQL endpoint")
-	// Secrets never become flag defaults: usage text would print them.
-	fs.StringVar(&c.RunPodAPIKey, "runpod-api-key", "", "RunPod API key (or AIADMIN_RUNPOD_API_KEY, or RUNPOD_API_KEY)")
-	fs.StringVar(&c.ValkeyPassword, "valkey-password", "", "Valkey password (or AIADMIN_VALKEY_PASSWORD)")
-	str(&c.ValkeyUsername, "valkey-username", "", "Valkey ACL user name")
-	switchFlag(&valkeyTLS, "valkey-tls", "false", "connect to Valkey over TLS, verifying its certificate")
-	str(&c.ValkeyTLSCA, "valkey-tls-ca", "", "PEM file of the CA that signed Valkey's certificate (implies --valkey-tls); empty trusts the system's CAs")
-	str(&c.ValkeyTLSServerName, "valkey-tls-server-name", "", "name expected in Valkey's certificate; empty uses each address's host")
-	dur("runpod-timeout", "10s", "timeout of one RunPod call")
-	str(&c.PodPrefix, "pod-prefix", "", "name prefix selecting the fleet's pods; empty selects all")
-	str(&c.PodURLTemplate, "pod-url-template", "https://{id}.proxy.runpod.net/v1", "backend URL of a pod; {id} is the pod id")
-	dur("pod-cache-ttl", "5s", "how long the pod list is cached")
-	dur("idle-after", "15m", "how long a running pod goes without a request before the fleet summary counts it idle")
-	dur("probe-interval", "10s", "health probe interval")
-	dur("probe-timeout", "2s", "timeout of one health probe")
-	str(&c.ProbePath, "probe-path", "/models", "path probed below each server URL")
-	integer("probe-concurrency", "256", "probes in flight at once")
-	integer("unhealthy-after", "3", "consecutive failures that make a server unhealthy")
-	integer("healthy-after", "2", "consecutive successes that make a server healthy again")
-	integer("audit-stream-len", "10000", "admin audit records kept in Valkey")
-
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(os.Stderr)
-			fs.Usage()
-			return c, err
-		}
-		return c, fmt.Errorf("%w (aiadmin -h lists every setting)", err)
+// envVars are the environment variables a Config flag reads, first first.
+func envVars(v *kong.Value) []string {
+	vars := []string{"AIADMIN_" + strings.ToUpper(strings.ReplaceAll(v.Name, "-", "_"))}
+	if also := v.Tag.Get("alsoenv"); also != "" {
+		vars = append(vars, strings.Split(also, ",")...)
 	}
-	for _, secret := range []struct {
-		dst  *string
-		envs []string
-	}{
-		{&c.RunPodAPIKey, []string{"AIADMIN_RUNPOD_API_KEY", "RUNPOD_API_KEY"}},
-		{&c.ValkeyPassword, []string{"AIADMIN_VALKEY_PASSWORD"}},
-	} {
-		for _, name := range secret.envs {
-			if *secret.dst == "" {
-				*secret.dst = getenv(name)
+	return vars
+}
+
+// envResolver gives a Config flag not on the command line the value of the
+// first of its variables that is set and not empty: an empty variable counts
+// as unset, as in a compose file's "AIADMIN_VALKEY=". Kong's own env tags
+// would read os.Getenv and count an empty variable as a value. from records
+// which variable each flag came from, for error messages.
+func envResolver(getenv func(string) string, isConfig func(*kong.Value) bool, from map[string]string) kong.Resolver {
+	return kong.ResolverFunc(func(_ *kong.Context, _ *kong.Path, f *kong.Flag) (any, error) {
+		if !isConfig(f.Value) {
+			return nil, nil
+		}
+		for _, name := range envVars(f.Value) {
+			if v := getenv(name); v != "" {
+				from[f.Name] = name
+				return v, nil
 			}
 		}
+		return nil, nil
+	})
+}
+
+// placeholder names a flag's type in help when no placeholder tag does.
+func placeholder(t reflect.Type) string {
+	switch {
+	case t == reflect.TypeFor[time.Duration]():
+		return "DURATION"
+	case t.Kind() == reflect.Slice:
+		return placeholder(t.Elem())
 	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	if fs.NArg() > 0 {
-		// "--demo false" leaves "false" behind: a switch takes its value
-		// with "=".
-		if i := len(args) - fs.NArg(); i > 0 {
-			if name := strings.TrimLeft(args[i-1], "-"); switches[name] {
-				return c, fmt.Errorf("--%s: give its value with \"=\", as --%s=%s", name, name, args[i])
-			}
-		}
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	switch t.Kind() {
+	case reflect.Int, reflect.Int64:
+		return "INT"
+	case reflect.String:
+		return "STRING"
 	}
+	return strings.ToUpper(t.Name())
+}
+
+// finish checks what the flags' types cannot, and derives the settings that
+// depend on others. given holds the flags set on the command line or by a
+// variable. It returns every problem, each naming its setting.
+func (c *Config) finish(flags []*kong.Flag, given map[string]bool) []error {
 	var errs []error
 	bad := func(setting, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("--%s: "+format, append([]any{setting}, a...)...))
 	}
-	parsedDur := map[string]time.Duration{}
-	for name, s := range durs {
-		d, err := time.ParseDuration(*s)
-		if err != nil || d <= 0 {
-			bad(name, "must be a positive duration such as 10s, got %q", *s)
+	// Every duration and count is positive; a min tag raises a duration's floor.
+	for _, f := range flags {
+		switch v := f.Target.Interface().(type) {
+		case time.Duration:
+			if m := f.Tag.Get("min"); m != "" {
+				if floor, _ := time.ParseDuration(m); v < floor {
+					bad(f.Name, "must be a duration of at least %s, got %s", m, v)
+				}
+			} else if v <= 0 {
+				bad(f.Name, "must be a positive duration such as 10s, got %s", v)
+			}
+		case int, int64:
+			if f.Target.Int() <= 0 {
+				bad(f.Name, "must be a positive integer, got %d", f.Target.Int())
+			}
 		}
-		parsedDur[name] = d
 	}
-	parsedInt := map[string]int{}
-	for name, s := range ints {
-		n, err := strconv.Atoi(*s)
-		if err != nil || n <= 0 {
-			bad(name, "must be a positive integer, got %q", *s)
-		}
-		parsedInt[name] = n
-	}
-	c.ShutdownTimeout = parsedDur["shutdown-timeout"]
-	c.AuthTimeout = parsedDur["auth-timeout"]
-	c.AuthCacheTTL = parsedDur["auth-cache-ttl"]
-	c.AuthNegativeTTL = parsedDur["auth-negative-ttl"]
-	c.AuthCacheSize = parsedInt["auth-cache-size"]
-	c.RequestLease = parsedDur["request-lease"]
-	c.RunPodTimeout = parsedDur["runpod-timeout"]
-	c.PodCacheTTL = parsedDur["pod-cache-ttl"]
-	c.IdleAfter = parsedDur["idle-after"]
-	c.ProbeInterval = parsedDur["probe-interval"]
-	c.ProbeTimeout = parsedDur["probe-timeout"]
-	c.ProbeConcurrency = parsedInt["probe-concurrency"]
-	c.UnhealthyAfter = parsedInt["unhealthy-after"]
-	c.HealthyAfter = parsedInt["healthy-after"]
-	c.AuditStreamLen = int64(parsedInt["audit-stream-len"])
-
 	if !validHostPort(c.Listen, true) {
 		bad("listen", "must be host:port with a port from 0 to 65535, got %q", c.Listen)
 	}
-	for _, a := range strings.Split(valkey, ",") {
+	addrs := c.Valkey
+	c.Valkey = nil
+	for _, a := range addrs {
 		if a = strings.TrimSpace(a); a == "" {
 			continue
 		}
@@ -217,15 +187,7 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 		}
 		c.Valkey = append(c.Valkey, a)
 	}
-	tlsOff := false
-	switch strings.ToLower(valkeyTLS) {
-	case "true", "1", "yes":
-		c.ValkeyTLS = true
-	case "false", "0", "no":
-		tlsOff = given["valkey-tls"] || getenv("AIADMIN_VALKEY_TLS") != ""
-	default:
-		bad("valkey-tls", "must be true or false, got %q", valkeyTLS)
-	}
+	tlsOff := given["valkey-tls"] && !c.ValkeyTLS
 	if tlsSetting := c.ValkeyTLSCA != "" || c.ValkeyTLSServerName != ""; tlsSetting && tlsOff {
 		bad("valkey-tls", "is false, but --valkey-tls-ca and --valkey-tls-server-name only apply over TLS")
 	} else if tlsSetting {
@@ -234,16 +196,7 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	if c.ValkeyTLS && len(c.Valkey) == 0 {
 		bad("valkey-tls", "needs --valkey: the embedded store is in-process and speaks plain TCP on loopback")
 	}
-	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
-		bad("log-level", "must be debug, info, warn or error, got %q", logLevel)
-	}
-	switch strings.ToLower(demo) {
-	case "true", "1", "yes":
-		c.Demo = len(c.Valkey) == 0
-	case "false", "0", "no":
-	default:
-		bad("demo", "must be true or false, got %q", demo)
-	}
+	c.Demo = c.Demo && len(c.Valkey) == 0
 	switch c.AuthMode {
 	case "":
 		// Not chosen: the credentials file, or with none a random demo token,
@@ -255,7 +208,7 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 			bad("auth-file", "is required with --auth-mode=file (leave --auth-mode out to run with a random demo token)")
 		}
 	case AuthModeThreatWinds:
-		if u, err := url.Parse(c.AuthURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if !httpURL(c.AuthURL) {
 			bad("auth-url", "must be an http(s) URL for --auth-mode=threatwinds, got %q", c.AuthURL)
 		}
 		if c.AuthFile != "" {
@@ -264,28 +217,19 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	default:
 		bad("auth-mode", "must be file or threatwinds, got %q", c.AuthMode)
 	}
-	if d, err := time.ParseDuration(ttl); err != nil || d < time.Minute {
-		bad("affinity-ttl", "must be a duration of at least 1m, got %q", ttl)
-	} else {
-		c.AffinityTTL = d
-	}
+	overrides := c.AffinityTTLOverride
 	c.AffinityTTLOverride = map[string]time.Duration{}
-	for _, kv := range strings.Split(ttlOverride, ",") {
-		if kv = strings.TrimSpace(kv); kv == "" {
-			continue
-		}
-		p, v, _ := strings.Cut(kv, "=")
-		d, err := time.ParseDuration(v)
+	for p, d := range overrides {
+		p = strings.TrimSpace(p) // "vllm=45m, sglang=20m"
+		c.AffinityTTLOverride[p] = d
 		switch {
-		case p != "vllm" && p != "sglang" && p != "speaches":
+		case !slices.Contains(providers, p):
 			bad("affinity-ttl-provider", "unknown provider %q (vllm, sglang, speaches)", p)
-		case err != nil || d < time.Minute:
-			bad("affinity-ttl-provider", "%s must have a duration of at least 1m, got %q", p, v)
-		default:
-			c.AffinityTTLOverride[p] = d
+		case d < time.Minute:
+			bad("affinity-ttl-provider", "%s must have a duration of at least 1m, got %s", p, d)
 		}
 	}
-	if u, err := url.Parse(c.RunPodURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !httpURL(c.RunPodURL) {
 		bad("runpod-url", "must be an http(s) URL, got %q", c.RunPodURL)
 	}
 	if !strings.Contains(c.PodURLTemplate, "{id}") {
@@ -297,23 +241,13 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	if c.ProbeTimeout > c.ProbeInterval {
 		bad("probe-timeout", "must not exceed --probe-interval")
 	}
-	return c, errors.Join(errs...)
+	return errs
 }
 
-// switchValue is a flag that may be given alone, meaning true, or with a
-// value; it keeps the text for ParseConfig to check.
-type switchValue struct{ p *string }
-
-func (v switchValue) String() string {
-	if v.p == nil {
-		return ""
-	}
-	return *v.p
+func httpURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
-
-func (v switchValue) Set(s string) error { *v.p = s; return nil }
-
-func (v switchValue) IsBoolFlag() bool { return true }
 
 // validHostPort reports whether addr is host:port with a numeric port in
 // range; port 0 (any free port) only when zeroOK.

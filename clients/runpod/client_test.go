@@ -14,7 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/threatwinds/aiadmin/clients/runpod"
-	"github.com/threatwinds/aiadmin/clients/runpod/runpodtest"
+	"github.com/threatwinds/aiadmin/clients/runpod/standin"
 )
 
 // testKey looks like a RunPod key so that a leak would be easy to spot.
@@ -22,7 +22,7 @@ const testKey = "rpa_T3STK3Y0NLYF0RTH3ST4ND1N0000000000000"
 
 // Pods as the stand-in holds them, times in raw RunPod renderings.
 var (
-	rawRunning = runpodtest.Pod{
+	rawRunning = standin.Pod{
 		ID:               "inzk6tzuz833h5",
 		Name:             "aiapi-dev-vllm-qwen3-6-27b-fp8-1",
 		DesiredStatus:    "RUNNING",
@@ -38,7 +38,7 @@ var (
 		Location:         "RO",
 		DataCenterID:     "EU-RO-1",
 	}
-	rawExited = runpodtest.Pod{
+	rawExited = standin.Pod{
 		ID:               "q8w7e6r5t4y3u2",
 		Name:             "aiapi-dev-speaches-whisper-large-v3-1",
 		DesiredStatus:    "EXITED",
@@ -52,7 +52,7 @@ var (
 		Location:         "US",
 		DataCenterID:     "US-TX-3",
 	}
-	rawPacific = runpodtest.Pod{
+	rawPacific = standin.Pod{
 		ID:               "7h3n9c2v5b8m1k",
 		Name:             "aiapi-dev-vllm-qwen3-6-235b-a22b-fp8-1",
 		DesiredStatus:    "RUNNING",
@@ -120,9 +120,9 @@ var (
 
 // setup starts a stand-in holding the three pods above and a client for it
 // with quick backoff; adjust may change the client's options.
-func setup(t *testing.T, adjust func(*runpod.Options)) (*runpodtest.Server, *runpod.Client) {
+func setup(t *testing.T, adjust func(*runpod.Options)) (*standin.Server, *runpod.Client) {
 	t.Helper()
-	srv := runpodtest.NewServer(testKey, rawRunning, rawExited, rawPacific)
+	srv := standin.NewServer(testKey, rawRunning, rawExited, rawPacific)
 	opts := runpod.Options{URL: srv.Start(t), APIKey: testKey, Timeout: 5 * time.Second, Backoff: time.Millisecond}
 	if adjust != nil {
 		adjust(&opts)
@@ -134,7 +134,7 @@ func setup(t *testing.T, adjust func(*runpod.Options)) (*runpodtest.Server, *run
 	return srv, c
 }
 
-func assertCalls(t *testing.T, srv *runpodtest.Server, op string, want int) {
+func assertCalls(t *testing.T, srv *standin.Server, op string, want int) {
 	t.Helper()
 	if got := srv.Calls(op); got != want {
 		t.Errorf("Calls(%q) = %d, want %d", op, got, want)
@@ -163,11 +163,11 @@ func TestListPods(t *testing.T) {
 	if diff := cmp.Diff([]runpod.Pod{wantRunning, wantExited, wantPacific}, got); diff != "" {
 		t.Errorf("ListPods (-want +got):\n%s", diff)
 	}
-	assertCalls(t, srv, runpodtest.OpMyself, 1)
+	assertCalls(t, srv, standin.OpMyself, 1)
 }
 
 func TestListPodsEmptyAccount(t *testing.T) {
-	srv := runpodtest.NewServer(testKey)
+	srv := standin.NewServer(testKey)
 	c, err := runpod.New(runpod.Options{URL: srv.Start(t), APIKey: testKey})
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +192,7 @@ func TestGetPod(t *testing.T) {
 			t.Errorf("GetPod(%s) (-want +got):\n%s", want.ID, diff)
 		}
 	}
-	assertCalls(t, srv, runpodtest.OpPod, 3)
+	assertCalls(t, srv, standin.OpPod, 3)
 }
 
 func TestGetPodUnknown(t *testing.T) {
@@ -207,7 +207,7 @@ func TestGetPodUnknown(t *testing.T) {
 	if want := "runpod: getting pod nosuchpod00000: pod not found"; err.Error() != want {
 		t.Errorf("error = %q, want %q", err, want)
 	}
-	assertCalls(t, srv, runpodtest.OpPod, 1)
+	assertCalls(t, srv, standin.OpPod, 1)
 }
 
 func TestStopAndResumePod(t *testing.T) {
@@ -242,8 +242,8 @@ func TestStopAndResumePod(t *testing.T) {
 	if diff := cmp.Diff(want, [3]string{got.DesiredStatus, got.LastStatusChange, got.LastStartedAt}); diff != "" {
 		t.Errorf("resumed pod status, change and start times (-want +got):\n%s", diff)
 	}
-	assertCalls(t, srv, runpodtest.OpPodStop, 1)
-	assertCalls(t, srv, runpodtest.OpPodResume, 1)
+	assertCalls(t, srv, standin.OpPodStop, 1)
+	assertCalls(t, srv, standin.OpPodResume, 1)
 }
 
 func TestMutationsOfUnknownPod(t *testing.T) {
@@ -252,8 +252,8 @@ func TestMutationsOfUnknownPod(t *testing.T) {
 		"runpod: stopping pod nosuchpod00000: graphql error: pod not found")
 	assertUpstream(t, c.ResumePod(t.Context(), "nosuchpod00000", 1),
 		"runpod: resuming pod nosuchpod00000: graphql error: pod not found")
-	assertCalls(t, srv, runpodtest.OpPodStop, 1)
-	assertCalls(t, srv, runpodtest.OpPodResume, 1)
+	assertCalls(t, srv, standin.OpPodStop, 1)
+	assertCalls(t, srv, standin.OpPodResume, 1)
 }
 
 func TestResumePodRefusesNoGPUs(t *testing.T) {
@@ -269,12 +269,12 @@ func TestResumePodRefusesNoGPUs(t *testing.T) {
 
 func TestGraphQLErrorIsAnError(t *testing.T) {
 	srv, c := setup(t, nil)
-	srv.FaultNext(runpodtest.OpMyself, 1, runpodtest.Fault{GraphQLError: "Something went wrong. Please try again later"})
+	srv.FaultNext(standin.OpMyself, 1, standin.Fault{GraphQLError: "Something went wrong. Please try again later"})
 	_, err := c.ListPods(t.Context())
 	assertUpstream(t, err, "runpod: listing pods: graphql error: Something went wrong. Please try again later")
-	assertCalls(t, srv, runpodtest.OpMyself, 1) // a GraphQL error is an answer: not retried
+	assertCalls(t, srv, standin.OpMyself, 1) // a GraphQL error is an answer: not retried
 
-	srv.FaultNext(runpodtest.OpPod, 1, runpodtest.Fault{GraphQLError: "internal"})
+	srv.FaultNext(standin.OpPod, 1, standin.Fault{GraphQLError: "internal"})
 	_, err = c.GetPod(t.Context(), wantRunning.ID)
 	assertUpstream(t, err, "runpod: getting pod inzk6tzuz833h5: graphql error: internal")
 	if errors.Is(err, runpod.ErrPodNotFound) {
@@ -289,7 +289,7 @@ func TestWrongKeyIsRefused(t *testing.T) {
 	if n := srv.Requests(); n != 1 {
 		t.Errorf("%d requests, want 1: a 401 is not retried", n)
 	}
-	assertCalls(t, srv, runpodtest.OpMyself, 0)
+	assertCalls(t, srv, standin.OpMyself, 0)
 }
 
 func TestReadsRetryThrottlingAndServerErrors(t *testing.T) {
@@ -300,10 +300,10 @@ func TestReadsRetryThrottlingAndServerErrors(t *testing.T) {
 		fails  int
 		read   func(context.Context, *runpod.Client) error
 	}{
-		{"list after a 429", runpodtest.OpMyself, http.StatusTooManyRequests, 1, listPods},
-		{"list after a 500 and a 502", runpodtest.OpMyself, http.StatusInternalServerError, 2, listPods},
-		{"get after a 503", runpodtest.OpPod, http.StatusServiceUnavailable, 1, getPod},
-		{"get after two 429", runpodtest.OpPod, http.StatusTooManyRequests, 2, getPod},
+		{"list after a 429", standin.OpMyself, http.StatusTooManyRequests, 1, listPods},
+		{"list after a 500 and a 502", standin.OpMyself, http.StatusInternalServerError, 2, listPods},
+		{"get after a 503", standin.OpPod, http.StatusServiceUnavailable, 1, getPod},
+		{"get after two 429", standin.OpPod, http.StatusTooManyRequests, 2, getPod},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -340,13 +340,13 @@ func TestReadRetriesAreBounded(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, c := setup(t, func(o *runpod.Options) { o.MaxRetries = tt.maxRetries })
-			srv.FailNext(runpodtest.OpMyself, -1, http.StatusInternalServerError)
+			srv.FailNext(standin.OpMyself, -1, http.StatusInternalServerError)
 			_, err := c.ListPods(t.Context())
 			assertUpstream(t, err, "runpod: listing pods: http 500")
 			if tt.wantCalls > 1 {
 				assertUpstream(t, err, fmt.Sprintf("(after %d attempts)", tt.wantCalls))
 			}
-			assertCalls(t, srv, runpodtest.OpMyself, tt.wantCalls)
+			assertCalls(t, srv, standin.OpMyself, tt.wantCalls)
 		})
 	}
 }
@@ -358,10 +358,10 @@ func TestMutationsAreNeverRetried(t *testing.T) {
 		status int
 		call   func(context.Context, *runpod.Client) error
 	}{
-		{"stop 503", runpodtest.OpPodStop, http.StatusServiceUnavailable, stopPod},
-		{"stop 429", runpodtest.OpPodStop, http.StatusTooManyRequests, stopPod},
-		{"resume 503", runpodtest.OpPodResume, http.StatusServiceUnavailable, resumePod},
-		{"resume 500", runpodtest.OpPodResume, http.StatusInternalServerError, resumePod},
+		{"stop 503", standin.OpPodStop, http.StatusServiceUnavailable, stopPod},
+		{"stop 429", standin.OpPodStop, http.StatusTooManyRequests, stopPod},
+		{"resume 503", standin.OpPodResume, http.StatusServiceUnavailable, resumePod},
+		{"resume 500", standin.OpPodResume, http.StatusInternalServerError, resumePod},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -385,19 +385,19 @@ func resumePod(ctx context.Context, c *runpod.Client) error {
 
 func TestMalformedAnswerIsAnError(t *testing.T) {
 	srv, c := setup(t, nil)
-	srv.FaultNext(runpodtest.OpMyself, 1, runpodtest.Fault{Malformed: true})
+	srv.FaultNext(standin.OpMyself, 1, standin.Fault{Malformed: true})
 	_, err := c.ListPods(t.Context())
 	assertUpstream(t, err, "runpod: listing pods: malformed answer")
-	assertCalls(t, srv, runpodtest.OpMyself, 1)
+	assertCalls(t, srv, standin.OpMyself, 1)
 
-	srv.FaultNext(runpodtest.OpPodStop, 1, runpodtest.Fault{Malformed: true})
+	srv.FaultNext(standin.OpPodStop, 1, standin.Fault{Malformed: true})
 	assertUpstream(t, c.StopPod(t.Context(), wantRunning.ID), "runpod: stopping pod inzk6tzuz833h5: malformed answer")
 }
 
 func TestSlowAnswerTimesOut(t *testing.T) {
 	const timeout = 200 * time.Millisecond
 	srv, c := setup(t, func(o *runpod.Options) { o.Timeout = timeout })
-	srv.FaultNext(runpodtest.OpMyself, 1, runpodtest.Fault{Delay: 10 * time.Second})
+	srv.FaultNext(standin.OpMyself, 1, standin.Fault{Delay: 10 * time.Second})
 
 	start := time.Now()
 	_, err := c.ListPods(t.Context())
@@ -410,12 +410,12 @@ func TestSlowAnswerTimesOut(t *testing.T) {
 	if elapsed > 5*time.Second {
 		t.Errorf("call took %s with a %s timeout", elapsed, timeout)
 	}
-	assertCalls(t, srv, runpodtest.OpMyself, 1)
+	assertCalls(t, srv, standin.OpMyself, 1)
 }
 
 func TestBackoffHonoursCallerDeadline(t *testing.T) {
 	srv, c := setup(t, func(o *runpod.Options) { o.Backoff = time.Minute })
-	srv.FailNext(runpodtest.OpMyself, -1, http.StatusServiceUnavailable)
+	srv.FailNext(standin.OpMyself, -1, http.StatusServiceUnavailable)
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
 
@@ -428,7 +428,7 @@ func TestBackoffHonoursCallerDeadline(t *testing.T) {
 	if elapsed := time.Since(start); elapsed > 10*time.Second {
 		t.Errorf("call took %s: the backoff ignored the deadline", elapsed)
 	}
-	assertCalls(t, srv, runpodtest.OpMyself, 1)
+	assertCalls(t, srv, standin.OpMyself, 1)
 }
 
 func TestTransportErrors(t *testing.T) {
@@ -497,18 +497,18 @@ func TestAPIKeyNeverInErrors(t *testing.T) {
 	get := func(id string) { _, err := c.GetPod(ctx, id); collect(err) }
 
 	for _, status := range []int{http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusServiceUnavailable} {
-		srv.FailNext(runpodtest.OpMyself, 3, status)
+		srv.FailNext(standin.OpMyself, 3, status)
 		list()
-		srv.FailNext(runpodtest.OpPodStop, 1, status)
+		srv.FailNext(standin.OpPodStop, 1, status)
 		collect(c.StopPod(ctx, wantRunning.ID))
 	}
-	srv.FaultNext(runpodtest.OpMyself, 1, runpodtest.Fault{GraphQLError: "invalid api key " + testKey})
+	srv.FaultNext(standin.OpMyself, 1, standin.Fault{GraphQLError: "invalid api key " + testKey})
 	list()
-	srv.FaultNext(runpodtest.OpPodResume, 1, runpodtest.Fault{GraphQLError: "key " + testKey + " may not resume"})
+	srv.FaultNext(standin.OpPodResume, 1, standin.Fault{GraphQLError: "key " + testKey + " may not resume"})
 	collect(c.ResumePod(ctx, wantExited.ID, 1))
-	srv.FaultNext(runpodtest.OpMyself, 1, runpodtest.Fault{Malformed: true})
+	srv.FaultNext(standin.OpMyself, 1, standin.Fault{Malformed: true})
 	list()
-	srv.FaultNext(runpodtest.OpPod, 1, runpodtest.Fault{Delay: 5 * time.Second})
+	srv.FaultNext(standin.OpPod, 1, standin.Fault{Delay: 5 * time.Second})
 	get(wantRunning.ID)
 	get("nosuchpod00000")
 	get(testKey) // a caller passing the key as an id
@@ -552,8 +552,8 @@ func TestAPIKeyNeverInErrors(t *testing.T) {
 // TestDemoFleetNormalizes checks that every rendering DemoPods uses is one the
 // client reads.
 func TestDemoFleetNormalizes(t *testing.T) {
-	demo := runpodtest.DemoPods(12, "aiapi-dev")
-	srv := runpodtest.NewServer(testKey, demo...)
+	demo := standin.DemoPods(12, "aiapi-dev")
+	srv := standin.NewServer(testKey, demo...)
 	c, err := runpod.New(runpod.Options{URL: srv.Start(t), APIKey: testKey})
 	if err != nil {
 		t.Fatal(err)
@@ -582,8 +582,8 @@ func TestDemoFleetNormalizes(t *testing.T) {
 // again at that price.
 func TestBidResumeSpotPod(t *testing.T) {
 	srv, c := setup(t, nil)
-	spot := runpodtest.Pod{ID: "spot0000000001", Name: "aiapi-dev-sglang-spot-1", DesiredStatus: "EXITED",
-		CostPerHr: 0.68, GPUCount: 2, PodType: runpodtest.TypeSpot, MachineID: "m"}
+	spot := standin.Pod{ID: "spot0000000001", Name: "aiapi-dev-sglang-spot-1", DesiredStatus: "EXITED",
+		CostPerHr: 0.68, GPUCount: 2, PodType: standin.TypeSpot, MachineID: "m"}
 	srv.Add(spot)
 
 	got, err := c.GetPod(t.Context(), spot.ID)
@@ -600,10 +600,10 @@ func TestBidResumeSpotPod(t *testing.T) {
 		t.Fatalf("BidResumePod: %v", err)
 	}
 	p, _ := srv.Pod(spot.ID)
-	if p.DesiredStatus != runpodtest.StatusRunning || p.GPUCount != 2 || p.CostPerHr != 0.68 {
+	if p.DesiredStatus != standin.StatusRunning || p.GPUCount != 2 || p.CostPerHr != 0.68 {
 		t.Errorf("after the bid resume the stand-in holds %s, %d gpus, %v/h; want RUNNING, 2, 0.68", p.DesiredStatus, p.GPUCount, p.CostPerHr)
 	}
-	assertCalls(t, srv, runpodtest.OpPodBidResume, 1)
+	assertCalls(t, srv, standin.OpPodBidResume, 1)
 
 	// An on-demand pod is not resumed with a bid; a bid that is not positive
 	// never leaves the client.

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/threatwinds/aiadmin/clients/runpod/runpodtest"
+	"github.com/threatwinds/aiadmin/clients/runpod/standin"
 )
 
 // OpRecorder sits in front of the RunPod stand-in and records, in order, when
@@ -40,13 +40,13 @@ var RestartCalls = []string{"pod begin", "pod end", "podStop begin", "podStop en
 
 // opOf names the root field a GraphQL request body asks for.
 func opOf(body []byte) string {
-	for _, op := range []string{runpodtest.OpPodStop, runpodtest.OpPodBidResume, runpodtest.OpPodResume, runpodtest.OpMyself} {
+	for _, op := range []string{standin.OpPodStop, standin.OpPodBidResume, standin.OpPodResume, standin.OpMyself} {
 		if bytes.Contains(body, []byte(op+" ")) || bytes.Contains(body, []byte(op+"(")) || bytes.Contains(body, []byte(op+"{")) {
 			return op
 		}
 	}
 	if bytes.Contains(body, []byte("pod(")) {
-		return runpodtest.OpPod
+		return standin.OpPod
 	}
 	return "unknown"
 }

@@ -78,7 +78,7 @@ type serverKind struct {
 	modeOf func(i int) mode
 }
 
-// kinds are the server kinds of the demo fleet, named as runpodtest.DemoPods
+// kinds are the server kinds of the demo fleet, named as standin.DemoPods
 // names its pods.
 var kinds = []serverKind{
 	{

@@ -25,7 +25,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/threatwinds/aiadmin/clients/fleet"
-	"github.com/threatwinds/aiadmin/clients/runpod/runpodtest"
+	"github.com/threatwinds/aiadmin/clients/runpod/standin"
 )
 
 // Defaults and bounds of Options.
@@ -70,7 +70,7 @@ type Options struct {
 type Demo struct {
 	log      *zap.Logger
 	fleet    *inferenceFleet
-	runpod   *runpodtest.Server
+	runpod   *standin.Server
 	apiKey   string
 	prefix   string
 	template string
@@ -136,8 +136,8 @@ func Start(ctx context.Context, o Options) (_ *Demo, err error) {
 	base := "http://" + infLn.Addr().String()
 	d.template = base + "/{id}/v1"
 
-	pods := runpodtest.DemoPods(o.Pods, o.Prefix)
-	d.runpod = runpodtest.NewServer(d.apiKey, pods...)
+	pods := standin.DemoPods(o.Pods, o.Prefix)
+	d.runpod = standin.NewServer(d.apiKey, pods...)
 	d.fleet = newInferenceFleet(base, d.runpod)
 	addExtraServers(d.fleet)
 	outside := addPodServers(d.fleet, pods, o.Prefix)
@@ -247,7 +247,7 @@ var replicaSuffix = regexp.MustCompile(`-[0-9]+$`)
 // is registered under its kind's provider and models; pods of a kind the
 // registry does not track are not, nor pods outside the fleet. At least one
 // fleet pod stays out of the registry so that "healthy": null shows.
-func addPodServers(f *inferenceFleet, pods []runpodtest.Pod, prefix string) []string {
+func addPodServers(f *inferenceFleet, pods []standin.Pod, prefix string) []string {
 	var outside []string
 	var last *standIn
 	var lastName string

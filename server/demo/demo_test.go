@@ -20,7 +20,7 @@ import (
 	"github.com/threatwinds/aiadmin/clients/fleet"
 	"github.com/threatwinds/aiadmin/clients/fleet/embedded"
 	"github.com/threatwinds/aiadmin/clients/runpod"
-	"github.com/threatwinds/aiadmin/clients/runpod/runpodtest"
+	"github.com/threatwinds/aiadmin/clients/runpod/standin"
 )
 
 // startStore starts an embedded store and returns a Store on it; both stop
@@ -269,7 +269,7 @@ func TestDemo(t *testing.T) {
 			if err != nil {
 				t.Fatalf("GET %s/models: %v", u, err)
 			}
-			if want := http.StatusOK; p.DesiredStatus == runpodtest.StatusExited {
+			if want := http.StatusOK; p.DesiredStatus == standin.StatusExited {
 				if status != http.StatusServiceUnavailable {
 					t.Errorf("exited pod %s: status %d, want 503", p.Name, status)
 				}
@@ -489,7 +489,7 @@ func demoGoroutines() []string {
 		if strings.Contains(g, "demo.Test") {
 			continue
 		}
-		if strings.Contains(g, "aiadmin/server/demo.") || strings.Contains(g, "runpodtest.") ||
+		if strings.Contains(g, "aiadmin/server/demo.") || strings.Contains(g, "standin.") ||
 			strings.Contains(g, "net/http.(*conn).serve") || strings.Contains(g, "net/http.(*Server).Serve") {
 			out = append(out, g)
 		}
@@ -498,9 +498,9 @@ func demoGoroutines() []string {
 }
 
 // fakePods is a podSource holding fixed pods.
-type fakePods map[string]runpodtest.Pod
+type fakePods map[string]standin.Pod
 
-func (f fakePods) Pod(id string) (runpodtest.Pod, bool) {
+func (f fakePods) Pod(id string) (standin.Pod, bool) {
 	p, ok := f[id]
 	return p, ok
 }
@@ -508,10 +508,10 @@ func (f fakePods) Pod(id string) (runpodtest.Pod, bool) {
 func TestStandInState(t *testing.T) {
 	now := time.Date(2026, 6, 25, 10, 0, 0, 0, time.UTC)
 	pods := fakePods{
-		"running":  {ID: "running", DesiredStatus: runpodtest.StatusRunning, LastStartedAt: now.Add(-3 * time.Hour).Format(time.RFC3339)},
-		"exited":   {ID: "exited", DesiredStatus: runpodtest.StatusExited},
-		"resumed":  {ID: "resumed", DesiredStatus: runpodtest.StatusRunning, LastStartedAt: now.Add(-time.Second).Format(resumedLayout)},
-		"warmedUp": {ID: "warmedUp", DesiredStatus: runpodtest.StatusRunning, LastStartedAt: now.Add(-bootTime - time.Second).Format(resumedLayout)},
+		"running":  {ID: "running", DesiredStatus: standin.StatusRunning, LastStartedAt: now.Add(-3 * time.Hour).Format(time.RFC3339)},
+		"exited":   {ID: "exited", DesiredStatus: standin.StatusExited},
+		"resumed":  {ID: "resumed", DesiredStatus: standin.StatusRunning, LastStartedAt: now.Add(-time.Second).Format(resumedLayout)},
+		"warmedUp": {ID: "warmedUp", DesiredStatus: standin.StatusRunning, LastStartedAt: now.Add(-bootTime - time.Second).Format(resumedLayout)},
 	}
 	f := newInferenceFleet("http://127.0.0.1:1", pods)
 	flapping := &standIn{name: "flapping", mode: modeFlapping}

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/threatwinds/aiadmin/clients/runpod/runpodtest"
+	"github.com/threatwinds/aiadmin/clients/runpod/standin"
 )
 
 // standIn is one virtual inference server on the shared loopback listener.
@@ -29,7 +29,7 @@ type standIn struct {
 
 // podSource is where a pod-backed server learns its pod's state.
 type podSource interface {
-	Pod(id string) (runpodtest.Pod, bool)
+	Pod(id string) (standin.Pod, bool)
 }
 
 // inferenceFleet is every stand-in inference server, served by path from one
@@ -82,7 +82,7 @@ func (f *inferenceFleet) add(s *standIn) {
 func (f *inferenceFleet) state(s *standIn, now time.Time) mode {
 	if s.podID != "" && f.pods != nil {
 		p, ok := f.pods.Pod(s.podID)
-		if !ok || p.DesiredStatus != runpodtest.StatusRunning || booting(p, now) {
+		if !ok || p.DesiredStatus != standin.StatusRunning || booting(p, now) {
 			return modeFailing
 		}
 	}
@@ -100,7 +100,7 @@ const resumedLayout = "2006-01-02 15:04:05.000 -0700 MST"
 
 // booting says p was resumed less than bootTime before now. Start times in
 // other layouts are the demo pods' own, hours old.
-func booting(p runpodtest.Pod, now time.Time) bool {
+func booting(p standin.Pod, now time.Time) bool {
 	started, err := time.Parse(resumedLayout, p.LastStartedAt)
 	return err == nil && now.Sub(started) < bootTime
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/threatwinds/aiadmin/clients/fleet"
 	"github.com/threatwinds/aiadmin/clients/fleet/valkeytest"
 	"github.com/threatwinds/aiadmin/clients/runpod"
-	"github.com/threatwinds/aiadmin/clients/runpod/runpodtest"
+	"github.com/threatwinds/aiadmin/clients/runpod/standin"
 	"github.com/threatwinds/aiadmin/server/httpapi"
 	"github.com/threatwinds/aiadmin/server/pods"
 )
@@ -38,7 +38,7 @@ func BenchmarkPodListWarm(b *testing.B) {
 	b.Cleanup(client.Close)
 	store := fleet.New(client, fleet.Options{})
 
-	standIn := runpodtest.NewServer(runpodKey, runpodtest.DemoPods(fleetSize, "aiapi-dev")...)
+	standIn := standin.NewServer(runpodKey, standin.DemoPods(fleetSize, "aiapi-dev")...)
 	rp, err := runpod.New(runpod.Options{URL: standIn.Start(b), APIKey: runpodKey})
 	if err != nil {
 		b.Fatal(err)
@@ -122,7 +122,7 @@ func BenchmarkPodListWarm(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/op")
 		})
 	}
-	if got := standIn.Calls(runpodtest.OpMyself); got != 1 {
+	if got := standIn.Calls(standin.OpMyself); got != 1 {
 		b.Errorf("the warm benchmarks made %d RunPod list calls, want 1", got)
 	}
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/threatwinds/aiadmin/clients/clocktest"
 	"github.com/threatwinds/aiadmin/clients/fleet"
 	"github.com/threatwinds/aiadmin/clients/runpod"
-	"github.com/threatwinds/aiadmin/clients/runpod/runpodtest"
+	"github.com/threatwinds/aiadmin/clients/runpod/standin"
 	"github.com/threatwinds/aiadmin/gen/adminclient"
 	"github.com/threatwinds/aiadmin/server/contracttest"
 	"github.com/threatwinds/aiadmin/server/httpapi"
@@ -36,22 +36,22 @@ const (
 // loopback HTTP through an operation recorder.
 type podsEnv struct {
 	*testEnv
-	standIn *runpodtest.Server
+	standIn *standin.Server
 	rec     *contracttest.OpRecorder
 	catalog *pods.Catalog
 	clock   *clocktest.Clock
 	// fleet holds the stand-in's fleet pods (those with the prefix) in the
 	// order the API must list them: by name, then id.
-	fleet []runpodtest.Pod
+	fleet []standin.Pod
 	// outside holds the stand-in's pods without the prefix.
-	outside []runpodtest.Pod
+	outside []standin.Pod
 }
 
 func newPodsEnv(t *testing.T) *podsEnv {
 	t.Helper()
 	pe := &podsEnv{clock: clocktest.New(time.Now().UTC().Truncate(time.Second))}
-	demoPods := runpodtest.DemoPods(fleetPodsLen, "aiapi-dev")
-	pe.standIn = runpodtest.NewServer(runpodKey, demoPods...)
+	demoPods := standin.DemoPods(fleetPodsLen, "aiapi-dev")
+	pe.standIn = standin.NewServer(runpodKey, demoPods...)
 	var url string
 	pe.rec, url = contracttest.StartOpRecorder(t, pe.standIn)
 	rp, err := runpod.New(runpod.Options{URL: url, APIKey: runpodKey, Timeout: 10 * time.Second, Backoff: time.Millisecond})
@@ -74,7 +74,7 @@ func newPodsEnv(t *testing.T) *podsEnv {
 			pe.outside = append(pe.outside, p)
 		}
 	}
-	slices.SortFunc(pe.fleet, func(a, b runpodtest.Pod) int {
+	slices.SortFunc(pe.fleet, func(a, b standin.Pod) int {
 		if c := strings.Compare(a.Name, b.Name); c != 0 {
 			return c
 		}
@@ -100,7 +100,7 @@ func (pe *podsEnv) restartLeaseHolder(t *testing.T, id string) string {
 func podBackendURL(id string) string { return "https://" + id + ".proxy.runpod.net/v1" }
 
 // wantPod is the API's view of a stand-in pod with the given fleet state.
-func wantPod(p runpodtest.Pod, models []string, healthy *bool, inflight, lastUseMs, idle int64) adminclient.Pod {
+func wantPod(p standin.Pod, models []string, healthy *bool, inflight, lastUseMs, idle int64) adminclient.Pod {
 	return adminclient.Pod{
 		Id: p.ID, Name: p.Name, DesiredStatus: p.DesiredStatus, Kind: pods.Kind(p.Name, fleetPrefix), Url: podBackendURL(p.ID),
 		Models: models, Healthy: healthy, Inflight: inflight, LastUseMs: lastUseMs, IdleSeconds: idle,
@@ -233,7 +233,7 @@ func TestContractPods(t *testing.T) {
 	})
 
 	t.Run("detail adds last_started_at", func(t *testing.T) {
-		calls := pe.standIn.Calls(runpodtest.OpPod)
+		calls := pe.standIn.Calls(standin.OpPod)
 		resp, err := pe.admin.GetPodWithResponse(ctx, f[0].ID)
 		if err != nil || resp.JSON200 == nil {
 			t.Fatalf("%v %d %s", err, resp.StatusCode(), resp.Body)
@@ -251,7 +251,7 @@ func TestContractPods(t *testing.T) {
 		if want.LastStartedAt == "" {
 			t.Errorf("the demo pod has no readable last_started_at")
 		}
-		if got := pe.standIn.Calls(runpodtest.OpPod); got != calls+1 {
+		if got := pe.standIn.Calls(standin.OpPod); got != calls+1 {
 			t.Errorf("detail made %d pod calls, want 1", got-calls)
 		}
 		resp, err = pe.admin.GetPodWithResponse(ctx, f[4].ID)
@@ -288,7 +288,7 @@ func TestContractPods(t *testing.T) {
 	})
 
 	t.Run("detail when RunPod fails is 502 without the key", func(t *testing.T) {
-		pe.standIn.FaultNext(runpodtest.OpPod, 1, runpodtest.Fault{GraphQLError: "token " + runpodKey + " is not allowed"})
+		pe.standIn.FaultNext(standin.OpPod, 1, standin.Fault{GraphQLError: "token " + runpodKey + " is not allowed"})
 		resp, err := pe.admin.GetPodWithResponse(ctx, f[0].ID)
 		if err != nil || resp.JSON502 == nil {
 			t.Fatalf("%v %d %s", err, resp.StatusCode(), resp.Body)
@@ -296,7 +296,7 @@ func TestContractPods(t *testing.T) {
 		if resp.JSON502.Error != "runpod API error" || resp.JSON502.Detail == nil || *resp.JSON502.Detail != "RunPod refused the request" || strings.Contains(string(resp.Body), "[redacted]") {
 			t.Errorf("502 body: %s", resp.Body)
 		}
-		pe.standIn.FailNext(runpodtest.OpPod, 3, http.StatusServiceUnavailable)
+		pe.standIn.FailNext(standin.OpPod, 3, http.StatusServiceUnavailable)
 		resp, err = pe.admin.GetPodWithResponse(ctx, f[0].ID)
 		if err != nil || resp.JSON502 == nil || resp.JSON502.Detail == nil || *resp.JSON502.Detail != "RunPod answered 503" {
 			t.Fatalf("%v %d %s", err, resp.StatusCode(), resp.Body)
@@ -309,7 +309,7 @@ func TestContractPods(t *testing.T) {
 	t.Run("restart stops, then resumes with the gpu count", func(t *testing.T) {
 		big := f[0]
 		for _, p := range f {
-			if p.GPUCount > 1 && p.DesiredStatus == runpodtest.StatusRunning {
+			if p.GPUCount > 1 && p.DesiredStatus == standin.StatusRunning {
 				big = p
 				break
 			}
@@ -327,7 +327,7 @@ func TestContractPods(t *testing.T) {
 			t.Errorf("RunPod calls (-want +got):\n%s", d)
 		}
 		p, _ := pe.standIn.Pod(big.ID)
-		if p.DesiredStatus != runpodtest.StatusRunning || p.GPUCount != big.GPUCount || !strings.HasPrefix(p.LastStatusChange, "Resumed") {
+		if p.DesiredStatus != standin.StatusRunning || p.GPUCount != big.GPUCount || !strings.HasPrefix(p.LastStatusChange, "Resumed") {
 			t.Errorf("pod after restart: %+v (had %d gpus)", p, big.GPUCount)
 		}
 		if !slices.Contains(podRestartAudits(t, pe.testEnv), podAuditLine{Msg: "audit", UserID: "usr_ops", Action: "pod.restart", Target: big.ID, Outcome: "initiated"}) {
@@ -350,18 +350,18 @@ func TestContractPods(t *testing.T) {
 			outcome  string
 		}{
 			{"stop", func() {
-				pe.standIn.FaultNext(runpodtest.OpPodStop, 1, runpodtest.Fault{GraphQLError: "pod is locked by a migration"})
+				pe.standIn.FaultNext(standin.OpPodStop, 1, standin.Fault{GraphQLError: "pod is locked by a migration"})
 			}, ptr(adminclient.Stop), "RunPod refused the request", 1, 0, "failed at stop"},
 			{"resume", func() {
-				pe.standIn.FailNext(runpodtest.OpPodResume, 1, http.StatusInternalServerError)
+				pe.standIn.FailNext(standin.OpPodResume, 1, http.StatusInternalServerError)
 			}, ptr(adminclient.Resume), "RunPod answered 500", 1, 1, "failed at resume"},
 			{"read", func() {
-				pe.standIn.FailNext(runpodtest.OpPod, 3, http.StatusBadGateway)
+				pe.standIn.FailNext(standin.OpPod, 3, http.StatusBadGateway)
 			}, nil, "RunPod answered 502", 0, 0, "failed: reading the pod"},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				stops, resumes := pe.standIn.Calls(runpodtest.OpPodStop), pe.standIn.Calls(runpodtest.OpPodResume)
+				stops, resumes := pe.standIn.Calls(standin.OpPodStop), pe.standIn.Calls(standin.OpPodResume)
 				tc.fault()
 				resp, err := pe.bot.RestartPodWithResponse(ctx, id)
 				if err != nil || resp.JSON502 == nil {
@@ -379,10 +379,10 @@ func TestContractPods(t *testing.T) {
 				if tc.failedAt == nil && strings.Contains(string(resp.Body), "failed_at") {
 					t.Errorf("failed_at must be absent: %s", resp.Body)
 				}
-				if n := pe.standIn.Calls(runpodtest.OpPodStop) - stops; n != tc.stops {
+				if n := pe.standIn.Calls(standin.OpPodStop) - stops; n != tc.stops {
 					t.Errorf("%d stops, want %d", n, tc.stops)
 				}
-				if n := pe.standIn.Calls(runpodtest.OpPodResume) - resumes; n != tc.resumes {
+				if n := pe.standIn.Calls(standin.OpPodResume) - resumes; n != tc.resumes {
 					t.Errorf("%d resumes, want %d", n, tc.resumes)
 				}
 				if !slices.Contains(podRestartAudits(t, pe.testEnv), podAuditLine{Msg: "audit", UserID: "usr_bot", Action: "pod.restart", Target: id, Outcome: tc.outcome}) {
@@ -393,7 +393,7 @@ func TestContractPods(t *testing.T) {
 	})
 
 	t.Run("restart of unknown, outside and invalid pods", func(t *testing.T) {
-		stops := pe.standIn.Calls(runpodtest.OpPodStop)
+		stops := pe.standIn.Calls(standin.OpPodStop)
 		for _, id := range []string{"doesnotexist42", pe.outside[0].ID} {
 			resp, err := pe.admin.RestartPodWithResponse(ctx, id)
 			if err != nil || resp.JSON404 == nil || resp.JSON404.Error != "pod not found" {
@@ -410,7 +410,7 @@ func TestContractPods(t *testing.T) {
 		if got := pe.standIn.Requests(); got != before {
 			t.Errorf("invalid ids made %d RunPod requests", got-before)
 		}
-		if got := pe.standIn.Calls(runpodtest.OpPodStop); got != stops {
+		if got := pe.standIn.Calls(standin.OpPodStop); got != stops {
 			t.Errorf("%d pods outside the fleet were stopped", got-stops)
 		}
 		if !slices.Contains(podRestartAudits(t, pe.testEnv), podAuditLine{Msg: "audit", UserID: "usr_ops", Action: "pod.restart", Target: pe.outside[0].ID, Outcome: "rejected: pod not found"}) {
@@ -456,7 +456,7 @@ func TestContractPods(t *testing.T) {
 func TestContractPodListCache(t *testing.T) {
 	pe := newPodsEnv(t)
 	ctx := context.Background()
-	myself := func() int { return pe.standIn.Calls(runpodtest.OpMyself) }
+	myself := func() int { return pe.standIn.Calls(standin.OpMyself) }
 	list := func(t *testing.T) *adminclient.ListPodsResponse {
 		t.Helper()
 		resp, err := pe.admin.ListPodsWithResponse(ctx, nil)
@@ -468,7 +468,7 @@ func TestContractPodListCache(t *testing.T) {
 
 	t.Run("200 concurrent lists make one RunPod call", func(t *testing.T) {
 		// The delay keeps the first call in flight while the others arrive.
-		pe.standIn.FaultNext(runpodtest.OpMyself, 1, runpodtest.Fault{Delay: 200 * time.Millisecond})
+		pe.standIn.FaultNext(standin.OpMyself, 1, standin.Fault{Delay: 200 * time.Millisecond})
 		const n = 200
 		var wg sync.WaitGroup
 		errs := make(chan error, n)
@@ -509,9 +509,9 @@ func TestContractPodListCache(t *testing.T) {
 	})
 
 	t.Run("a restart invalidates the list", func(t *testing.T) {
-		var exited runpodtest.Pod
+		var exited standin.Pod
 		for _, p := range pe.fleet {
-			if p.DesiredStatus == runpodtest.StatusExited {
+			if p.DesiredStatus == standin.StatusExited {
 				exited = p
 				break
 			}
@@ -531,7 +531,7 @@ func TestContractPodListCache(t *testing.T) {
 		list(t)
 		before := myself()
 		resp, err := pe.admin.ListPodsWithResponse(ctx, &adminclient.ListPodsParams{Limit: ptr(int64(100))})
-		if err != nil || resp.JSON200 == nil || statusOf(resp) != runpodtest.StatusExited {
+		if err != nil || resp.JSON200 == nil || statusOf(resp) != standin.StatusExited {
 			t.Fatalf("before the restart: %v %s", err, resp.Body)
 		}
 		if r, err := pe.admin.RestartPodWithResponse(ctx, exited.ID); err != nil || r.JSON200 == nil {
@@ -541,7 +541,7 @@ func TestContractPodListCache(t *testing.T) {
 		if err != nil || resp.JSON200 == nil {
 			t.Fatalf("after the restart: %v", err)
 		}
-		if got := statusOf(resp); got != runpodtest.StatusRunning {
+		if got := statusOf(resp); got != standin.StatusRunning {
 			t.Errorf("after the restart the list shows %s, want RUNNING", got)
 		}
 		if got := myself() - before; got != 1 {
@@ -552,7 +552,7 @@ func TestContractPodListCache(t *testing.T) {
 	t.Run("two concurrent restarts of one pod do not interleave", func(t *testing.T) {
 		id := pe.fleet[5].ID
 		pe.rec.Reset()
-		pe.standIn.FaultNext(runpodtest.OpPodStop, 1, runpodtest.Fault{Delay: 300 * time.Millisecond})
+		pe.standIn.FaultNext(standin.OpPodStop, 1, standin.Fault{Delay: 300 * time.Millisecond})
 		var wg sync.WaitGroup
 		codes := make(chan int, 2)
 		for range 2 {
@@ -583,7 +583,7 @@ func TestContractPodListCache(t *testing.T) {
 
 	t.Run("RunPod failing is a 502", func(t *testing.T) {
 		pe.clock.Advance(time.Minute)
-		pe.standIn.FailNext(runpodtest.OpMyself, -1, http.StatusServiceUnavailable)
+		pe.standIn.FailNext(standin.OpMyself, -1, http.StatusServiceUnavailable)
 		defer pe.standIn.ClearFaults()
 		resp, err := pe.admin.ListPodsWithResponse(ctx, nil)
 		if err != nil || resp.JSON502 == nil {

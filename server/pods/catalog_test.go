@@ -15,7 +15,7 @@ import (
 	"github.com/threatwinds/aiadmin/clients/clocktest"
 	"github.com/threatwinds/aiadmin/clients/fleet"
 	"github.com/threatwinds/aiadmin/clients/runpod"
-	"github.com/threatwinds/aiadmin/clients/runpod/runpodtest"
+	"github.com/threatwinds/aiadmin/clients/runpod/standin"
 	"github.com/threatwinds/aiadmin/server/contracttest"
 )
 
@@ -80,12 +80,12 @@ func TestKind(t *testing.T) {
 // TestPodCatalogOrderPrefixAndEmptyLists checks selection by prefix, the
 // order by name then id, paging past the end, and that no list is nil.
 func TestPodCatalogOrderPrefixAndEmptyLists(t *testing.T) {
-	standIn := runpodtest.NewServer(testRunPodKey,
-		runpodtest.Pod{ID: "zzz1", Name: "aiapi-dev-vllm-a-2", DesiredStatus: "RUNNING", GPUCount: 1, MachineID: "m"},
-		runpodtest.Pod{ID: "bbb2", Name: "aiapi-dev-vllm-a-1", DesiredStatus: "RUNNING", GPUCount: 1, MachineID: "m"},
-		runpodtest.Pod{ID: "aaa3", Name: "aiapi-dev-vllm-a-1", DesiredStatus: "RUNNING", GPUCount: 1, MachineID: "m"},
-		runpodtest.Pod{ID: "ccc4", Name: "jupyter-scratch", DesiredStatus: "EXITED", GPUCount: 1, MachineID: "m"},
-		runpodtest.Pod{ID: "ddd5", Name: "aiapi-prod-vllm-a-1", DesiredStatus: "RUNNING", GPUCount: 1, MachineID: "m"},
+	standIn := standin.NewServer(testRunPodKey,
+		standin.Pod{ID: "zzz1", Name: "aiapi-dev-vllm-a-2", DesiredStatus: "RUNNING", GPUCount: 1, MachineID: "m"},
+		standin.Pod{ID: "bbb2", Name: "aiapi-dev-vllm-a-1", DesiredStatus: "RUNNING", GPUCount: 1, MachineID: "m"},
+		standin.Pod{ID: "aaa3", Name: "aiapi-dev-vllm-a-1", DesiredStatus: "RUNNING", GPUCount: 1, MachineID: "m"},
+		standin.Pod{ID: "ccc4", Name: "jupyter-scratch", DesiredStatus: "EXITED", GPUCount: 1, MachineID: "m"},
+		standin.Pod{ID: "ddd5", Name: "aiapi-prod-vllm-a-1", DesiredStatus: "RUNNING", GPUCount: 1, MachineID: "m"},
 	)
 	src := newTestRunPod(t, standIn.Start(t))
 	state := &noState{}
@@ -148,7 +148,7 @@ func TestPodCatalogOrderPrefixAndEmptyLists(t *testing.T) {
 // TestPodCatalogCacheExpires checks that the pod list is served from the
 // cache until its TTL passes on the catalog's clock.
 func TestPodCatalogCacheExpires(t *testing.T) {
-	standIn := runpodtest.NewServer(testRunPodKey, runpodtest.DemoPods(12, "aiapi-dev")...)
+	standIn := standin.NewServer(testRunPodKey, standin.DemoPods(12, "aiapi-dev")...)
 	src := newTestRunPod(t, standIn.Start(t))
 	clock := clocktest.New(time.Unix(1_700_000_000, 0))
 	c := New(src, &noState{}, Options{Prefix: "aiapi-dev-", CacheTTL: 5 * time.Second, Now: clock.Now})
@@ -172,7 +172,7 @@ func TestPodCatalogCacheExpires(t *testing.T) {
 	for i, s := range steps {
 		clock.Advance(s.advance)
 		list()
-		if got := standIn.Calls(runpodtest.OpMyself); got != s.want {
+		if got := standIn.Calls(standin.OpMyself); got != s.want {
 			t.Errorf("step %d: %d upstream list calls, want %d", i, got, s.want)
 		}
 	}
@@ -294,12 +294,12 @@ func (l *podLocks) lockRefs(id string) int {
 // checks that RunPod saw one whole restart after the other.
 func TestConcurrentRestartsOfOnePodDoNotInterleave(t *testing.T) {
 	const id = "inzk6tzuz833h5"
-	standIn := runpodtest.NewServer(testRunPodKey,
-		runpodtest.Pod{ID: id, Name: "aiapi-dev-vllm-a-1", DesiredStatus: "RUNNING", GPUCount: 2, MachineID: "m"})
+	standIn := standin.NewServer(testRunPodKey,
+		standin.Pod{ID: id, Name: "aiapi-dev-vllm-a-1", DesiredStatus: "RUNNING", GPUCount: 2, MachineID: "m"})
 	rec, url := contracttest.StartOpRecorder(t, standIn)
 	c := New(newTestRunPod(t, url), &noState{}, Options{Prefix: "aiapi-dev-"})
 
-	release := rec.Hold(runpodtest.OpPodStop)
+	release := rec.Hold(standin.OpPodStop)
 	defer release()
 	errs := make(chan error, 2)
 	go func() { errs <- c.Restart(t.Context(), id) }()
@@ -319,7 +319,7 @@ func TestConcurrentRestartsOfOnePodDoNotInterleave(t *testing.T) {
 	if n := c.locks.size(); n != 0 {
 		t.Errorf("%d pod locks left after the restarts, want 0", n)
 	}
-	if p, _ := standIn.Pod(id); p.DesiredStatus != runpodtest.StatusRunning || p.GPUCount != 2 {
+	if p, _ := standIn.Pod(id); p.DesiredStatus != standin.StatusRunning || p.GPUCount != 2 {
 		t.Errorf("pod after the restarts: %+v", p)
 	}
 }
@@ -328,9 +328,9 @@ func TestConcurrentRestartsOfOnePodDoNotInterleave(t *testing.T) {
 // its own pod, that a waiter whose context ends gives up without calling
 // RunPod, and that no lock outlives its restarts.
 func TestRestartLocksArePerPod(t *testing.T) {
-	standIn := runpodtest.NewServer(testRunPodKey,
-		runpodtest.Pod{ID: "busy1", Name: "vllm-a-1", DesiredStatus: "RUNNING", GPUCount: 1, MachineID: "m"},
-		runpodtest.Pod{ID: "free2", Name: "vllm-a-2", DesiredStatus: "RUNNING", GPUCount: 1, MachineID: "m"})
+	standIn := standin.NewServer(testRunPodKey,
+		standin.Pod{ID: "busy1", Name: "vllm-a-1", DesiredStatus: "RUNNING", GPUCount: 1, MachineID: "m"},
+		standin.Pod{ID: "free2", Name: "vllm-a-2", DesiredStatus: "RUNNING", GPUCount: 1, MachineID: "m"})
 	c := New(newTestRunPod(t, standIn.Start(t)), &noState{}, Options{})
 
 	unlock, err := c.locks.lock(t.Context(), "busy1")
@@ -355,7 +355,7 @@ func TestRestartLocksArePerPod(t *testing.T) {
 	if n := c.locks.size(); n != 0 {
 		t.Errorf("%d pod locks left, want 0", n)
 	}
-	if got := standIn.Calls(runpodtest.OpPodStop); got != 1 {
+	if got := standIn.Calls(standin.OpPodStop); got != 1 {
 		t.Errorf("%d stops, want 1 (free2 only)", got)
 	}
 }
@@ -363,15 +363,15 @@ func TestRestartLocksArePerPod(t *testing.T) {
 // TestRestartRefusesPodWithoutGPUs checks that a pod that could not be
 // resumed is never stopped.
 func TestRestartRefusesPodWithoutGPUs(t *testing.T) {
-	standIn := runpodtest.NewServer(testRunPodKey,
-		runpodtest.Pod{ID: "cpu1", Name: "vllm-a-1", DesiredStatus: "RUNNING", GPUCount: 0, MachineID: "m"})
+	standIn := standin.NewServer(testRunPodKey,
+		standin.Pod{ID: "cpu1", Name: "vllm-a-1", DesiredStatus: "RUNNING", GPUCount: 0, MachineID: "m"})
 	c := New(newTestRunPod(t, standIn.Start(t)), &noState{}, Options{})
 	err := c.Restart(t.Context(), "cpu1")
 	var pe *CallError
 	if !errors.As(err, &pe) || pe.Call != CallGet {
 		t.Fatalf("err = %v, want a failed read", err)
 	}
-	if got := standIn.Calls(runpodtest.OpPodStop); got != 0 {
+	if got := standIn.Calls(standin.OpPodStop); got != 0 {
 		t.Errorf("%d stops of a pod that cannot be resumed", got)
 	}
 }
@@ -398,8 +398,8 @@ func TestListWhoseContextEndsWhileWaitingIs503(t *testing.T) {
 // catalog: Close cancels the fetch and returns once it has ended, and a
 // later list fails without calling RunPod.
 func TestPodCatalogCloseEndsAbandonedFetches(t *testing.T) {
-	standIn := runpodtest.NewServer(testRunPodKey, runpodtest.Pod{ID: "a1", Name: "vllm-1", DesiredStatus: "RUNNING", GPUCount: 1})
-	standIn.FaultNext(runpodtest.OpMyself, 1, runpodtest.Fault{Delay: time.Minute})
+	standIn := standin.NewServer(testRunPodKey, standin.Pod{ID: "a1", Name: "vllm-1", DesiredStatus: "RUNNING", GPUCount: 1})
+	standIn.FaultNext(standin.OpMyself, 1, standin.Fault{Delay: time.Minute})
 	url := standIn.Start(t)
 	rp, err := runpod.New(runpod.Options{URL: url, APIKey: testRunPodKey, Timeout: 2 * time.Minute})
 	if err != nil {
@@ -412,7 +412,7 @@ func TestPodCatalogCloseEndsAbandonedFetches(t *testing.T) {
 	if _, _, err := c.List(ctx, 0, 10); !errors.Is(err, ErrRequestTimedOut) {
 		t.Fatalf("the caller that gave up got %v, want %v", err, ErrRequestTimedOut)
 	}
-	catalogEventually(t, "the fetch reaches RunPod", func() bool { return standIn.Calls(runpodtest.OpMyself) == 1 })
+	catalogEventually(t, "the fetch reaches RunPod", func() bool { return standIn.Calls(standin.OpMyself) == 1 })
 
 	closed := make(chan struct{})
 	go func() { c.Close(); close(closed) }()
@@ -424,7 +424,7 @@ func TestPodCatalogCloseEndsAbandonedFetches(t *testing.T) {
 	if _, _, err := c.List(t.Context(), 0, 10); !errors.Is(err, ErrRunPod) {
 		t.Errorf("a list after Close got %v, want %v", err, ErrRunPod)
 	}
-	if n := standIn.Calls(runpodtest.OpMyself); n != 1 {
+	if n := standIn.Calls(standin.OpMyself); n != 1 {
 		t.Errorf("RunPod list calls = %d, want 1: a list after Close must not call RunPod", n)
 	}
 }
@@ -433,9 +433,9 @@ func TestPodCatalogCloseEndsAbandonedFetches(t *testing.T) {
 // resumed with podBidResume at what it paid per GPU, so it runs again at its
 // price. A spot pod that reports no cost is refused before it is stopped.
 func TestRestartSpotPodBidsItsPrice(t *testing.T) {
-	standIn := runpodtest.NewServer(testRunPodKey,
-		runpodtest.Pod{ID: "spot1", Name: "aiapi-dev-sglang-a-1", DesiredStatus: "RUNNING", CostPerHr: 1.2, GPUCount: 4, PodType: runpodtest.TypeSpot, MachineID: "m"},
-		runpodtest.Pod{ID: "spot2", Name: "aiapi-dev-sglang-a-2", DesiredStatus: "RUNNING", GPUCount: 1, PodType: runpodtest.TypeSpot, MachineID: "m"})
+	standIn := standin.NewServer(testRunPodKey,
+		standin.Pod{ID: "spot1", Name: "aiapi-dev-sglang-a-1", DesiredStatus: "RUNNING", CostPerHr: 1.2, GPUCount: 4, PodType: standin.TypeSpot, MachineID: "m"},
+		standin.Pod{ID: "spot2", Name: "aiapi-dev-sglang-a-2", DesiredStatus: "RUNNING", GPUCount: 1, PodType: standin.TypeSpot, MachineID: "m"})
 	rec, url := contracttest.StartOpRecorder(t, standIn)
 	c := New(newTestRunPod(t, url), &noState{}, Options{Prefix: "aiapi-dev-"})
 
@@ -446,7 +446,7 @@ func TestRestartSpotPodBidsItsPrice(t *testing.T) {
 	if d := cmp.Diff(want, rec.Log()); d != "" {
 		t.Errorf("RunPod's calls (-want +got):\n%s", d)
 	}
-	if p, _ := standIn.Pod("spot1"); p.DesiredStatus != runpodtest.StatusRunning || p.GPUCount != 4 || p.CostPerHr != 1.2 {
+	if p, _ := standIn.Pod("spot1"); p.DesiredStatus != standin.StatusRunning || p.GPUCount != 4 || p.CostPerHr != 1.2 {
 		t.Errorf("spot pod after the restart: %s, %d gpus, %v/h; want RUNNING, 4, 1.2", p.DesiredStatus, p.GPUCount, p.CostPerHr)
 	}
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/threatwinds/aiadmin/clients/fleet"
 	"github.com/threatwinds/aiadmin/clients/fleet/valkeytest"
-	"github.com/threatwinds/aiadmin/clients/runpod/runpodtest"
+	"github.com/threatwinds/aiadmin/clients/runpod/standin"
 	"github.com/threatwinds/aiadmin/server/contracttest"
 )
 
@@ -75,8 +75,8 @@ func leaseHolder(t *testing.T, st *fleet.Store, id string) string {
 // whole restart after the other, with the lease given back at the end.
 func TestRestartsOnTwoReplicasDoNotInterleave(t *testing.T) {
 	const id = "inzk6tzuz833h5"
-	standIn := runpodtest.NewServer(testRunPodKey,
-		runpodtest.Pod{ID: id, Name: "aiapi-dev-vllm-a-1", DesiredStatus: "RUNNING", GPUCount: 2, MachineID: "m"})
+	standIn := standin.NewServer(testRunPodKey,
+		standin.Pod{ID: id, Name: "aiapi-dev-vllm-a-1", DesiredStatus: "RUNNING", GPUCount: 2, MachineID: "m"})
 	rec, url := contracttest.StartOpRecorder(t, standIn)
 	_, stores := replicaStores(t, 2)
 	lockers := []*refusalCounter{{RestartLocker: stores[0]}, {RestartLocker: stores[1]}}
@@ -87,7 +87,7 @@ func TestRestartsOnTwoReplicasDoNotInterleave(t *testing.T) {
 		})
 	}
 
-	release := rec.Hold(runpodtest.OpPodStop)
+	release := rec.Hold(standin.OpPodStop)
 	defer release()
 	errs := make(chan error, 2)
 	go func() { errs <- replicas[0].Restart(t.Context(), id) }()
@@ -119,7 +119,7 @@ func TestRestartsOnTwoReplicasDoNotInterleave(t *testing.T) {
 			t.Errorf("replica %d: %d pod locks left", i, n)
 		}
 	}
-	if p, _ := standIn.Pod(id); p.DesiredStatus != runpodtest.StatusRunning || p.GPUCount != 2 {
+	if p, _ := standIn.Pod(id); p.DesiredStatus != standin.StatusRunning || p.GPUCount != 2 {
 		t.Errorf("pod after the restarts: %+v", p)
 	}
 }
@@ -131,8 +131,8 @@ func TestRestartsOnTwoReplicasDoNotInterleave(t *testing.T) {
 // goes through and gives it back.
 func TestRestartGivesUpWhileAnotherReplicaHoldsTheLease(t *testing.T) {
 	const id = "busy1"
-	standIn := runpodtest.NewServer(testRunPodKey,
-		runpodtest.Pod{ID: id, Name: "vllm-a-1", DesiredStatus: "RUNNING", GPUCount: 1, MachineID: "m"})
+	standIn := standin.NewServer(testRunPodKey,
+		standin.Pod{ID: id, Name: "vllm-a-1", DesiredStatus: "RUNNING", GPUCount: 1, MachineID: "m"})
 	_, stores := replicaStores(t, 2)
 	other, mine := stores[0], stores[1]
 	c := New(newTestRunPod(t, standIn.Start(t)), &noState{}, Options{RestartLocker: mine})
@@ -162,7 +162,7 @@ func TestRestartGivesUpWhileAnotherReplicaHoldsTheLease(t *testing.T) {
 	if got := leaseHolder(t, mine, id); got != "" {
 		t.Errorf("lease held by %q after the restart, want nobody", got)
 	}
-	if n := standIn.Calls(runpodtest.OpPodStop); n != 1 {
+	if n := standIn.Calls(standin.OpPodStop); n != 1 {
 		t.Errorf("%d stops, want 1", n)
 	}
 }
@@ -171,8 +171,8 @@ func TestRestartGivesUpWhileAnotherReplicaHoldsTheLease(t *testing.T) {
 // lease taken polls until the holder gives it back, then restarts.
 func TestRestartWaitsForAnotherReplicasLease(t *testing.T) {
 	const id = "busy1"
-	standIn := runpodtest.NewServer(testRunPodKey,
-		runpodtest.Pod{ID: id, Name: "vllm-a-1", DesiredStatus: "RUNNING", GPUCount: 1, MachineID: "m"})
+	standIn := standin.NewServer(testRunPodKey,
+		standin.Pod{ID: id, Name: "vllm-a-1", DesiredStatus: "RUNNING", GPUCount: 1, MachineID: "m"})
 	_, stores := replicaStores(t, 2)
 	locker := &refusalCounter{RestartLocker: stores[1]}
 	c := New(newTestRunPod(t, standIn.Start(t)), &noState{}, Options{RestartLocker: locker})
@@ -192,7 +192,7 @@ func TestRestartWaitsForAnotherReplicasLease(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if n := standIn.Calls(runpodtest.OpPodStop); n != 1 {
+	if n := standIn.Calls(standin.OpPodStop); n != 1 {
 		t.Errorf("%d stops, want 1", n)
 	}
 	if got := leaseHolder(t, stores[1], id); got != "" {
@@ -205,8 +205,8 @@ func TestRestartWaitsForAnotherReplicasLease(t *testing.T) {
 // success.
 func TestRestartLeaseIsReleasedWhateverTheOutcome(t *testing.T) {
 	const id = "pod1"
-	standIn := runpodtest.NewServer(testRunPodKey,
-		runpodtest.Pod{ID: id, Name: "vllm-a-1", DesiredStatus: "RUNNING", GPUCount: 1, MachineID: "m"})
+	standIn := standin.NewServer(testRunPodKey,
+		standin.Pod{ID: id, Name: "vllm-a-1", DesiredStatus: "RUNNING", GPUCount: 1, MachineID: "m"})
 	_, stores := replicaStores(t, 1)
 	c := New(newTestRunPod(t, standIn.Start(t)), &noState{}, Options{RestartLocker: stores[0]})
 
@@ -218,7 +218,7 @@ func TestRestartLeaseIsReleasedWhateverTheOutcome(t *testing.T) {
 	}{
 		{"success", id, func() {}, nil},
 		{"failed stop", id, func() {
-			standIn.FaultNext(runpodtest.OpPodStop, 1, runpodtest.Fault{GraphQLError: "pod is locked"})
+			standIn.FaultNext(standin.OpPodStop, 1, standin.Fault{GraphQLError: "pod is locked"})
 		}, ErrRunPod},
 		{"unknown pod", "nosuchpod1", func() {}, ErrPodNotFound},
 	}
@@ -239,8 +239,8 @@ func TestRestartLeaseIsReleasedWhateverTheOutcome(t *testing.T) {
 // taken answers 503 "valkey unavailable" and never reaches RunPod, whether
 // the store refuses or has gone away.
 func TestRestartWhenValkeyFails(t *testing.T) {
-	standIn := runpodtest.NewServer(testRunPodKey,
-		runpodtest.Pod{ID: "pod1", Name: "vllm-a-1", DesiredStatus: "RUNNING", GPUCount: 1, MachineID: "m"})
+	standIn := standin.NewServer(testRunPodKey,
+		standin.Pod{ID: "pod1", Name: "vllm-a-1", DesiredStatus: "RUNNING", GPUCount: 1, MachineID: "m"})
 	url := standIn.Start(t)
 	srv, stores := replicaStores(t, 1)
 	srv.Stop()

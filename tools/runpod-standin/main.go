@@ -19,7 +19,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/threatwinds/aiadmin/clients/runpod/runpodtest"
+	"github.com/threatwinds/aiadmin/clients/runpod/standin"
 )
 
 // config is what the command is told on its command line and environment.
@@ -52,7 +52,7 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	srv := runpodtest.NewServer(cfg.apiKey, runpodtest.DemoPods(cfg.pods, cfg.prefix)...)
+	srv := standin.NewServer(cfg.apiKey, standin.DemoPods(cfg.pods, cfg.prefix)...)
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err

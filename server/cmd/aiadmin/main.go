@@ -1,14 +1,15 @@
 // Command aiadmin serves the admin API of an LLM inference fleet.
 //
-//	aiadmin [flags]        serve (see -h for every flag and its AIADMIN_* variable)
-//	aiadmin hash-secret    print the hex SHA-256 of a secret read from standard input
+//	aiadmin [serve] [flags]   serve (see -h for every flag and its AIADMIN_* variable)
+//	aiadmin hash-secret       print the hex SHA-256 of a secret read from standard input
+//	aiadmin help [<command>]  print the help of aiadmin or of a command
+//	aiadmin --version         print the version
 package main
 
 import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -21,17 +22,22 @@ import (
 	"github.com/threatwinds/aiadmin/server"
 )
 
+// version is set at build time from git (the Makefile's build target passes
+// -ldflags "-X main.version=..."); a plain go build reports dev.
+var version = "dev"
+
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "hash-secret" {
-		os.Exit(hashSecret())
-	}
-	cfg, err := server.ParseConfig(os.Args[1:], os.Getenv)
-	if errors.Is(err, flag.ErrHelp) {
+	cmd, cfg, err := server.ParseCommandLine(os.Args[1:], os.Getenv, server.CommandLineOptions{Stdout: os.Stdout, Version: version})
+	if errors.Is(err, server.ErrShown) {
 		return
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "aiadmin: invalid configuration:\n%v\n", err)
+		// One plain line naming the setting; -h has the rest.
+		fmt.Fprintf(os.Stderr, "aiadmin: invalid configuration: %v\n", err)
 		os.Exit(2)
+	}
+	if cmd == server.CommandHashSecret {
+		os.Exit(hashSecret())
 	}
 	zcfg := zap.NewProductionConfig()
 	zcfg.Level = zap.NewAtomicLevelAt(cfg.LogLevel)

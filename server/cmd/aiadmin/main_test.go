@@ -37,10 +37,14 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// testVersion is the version buildBinary stamps, as the Makefile's build
+// target stamps the one from git.
+const testVersion = "v0.0.0-test+stamped"
+
 func buildBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "aiadmin")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	out, err := exec.Command("go", "build", "-ldflags", "-X main.version="+testVersion, "-o", bin, ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -137,6 +141,44 @@ func pollUntil(t *testing.T, timeout time.Duration, what string, check func() st
 	}
 }
 
+// runQuick runs bin with args and stdin (nil: none), with no aiadmin
+// setting in its environment, and returns its standard output; it fails the
+// test when the command has not exited within 30 s.
+func runQuick(t *testing.T, bin string, stdin *os.File, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = cleanEnv()
+	if stdin != nil {
+		cmd.Stdin = stdin
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return stdout.String(), fmt.Errorf("%w: %s", err, stderr.String())
+		}
+		return stdout.String(), nil
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("aiadmin %v did not exit within 30 s", args)
+		return "", nil
+	}
+}
+
+// TestVersionIsDevWithoutStamp: a plain go build, as go test's, reports dev.
+func TestVersionIsDevWithoutStamp(t *testing.T) {
+	if version != "dev" {
+		t.Errorf("version = %q without -ldflags, want dev", version)
+	}
+}
+
 func TestBinary(t *testing.T) {
 	bin := buildBinary(t)
 
@@ -152,17 +194,88 @@ func TestBinary(t *testing.T) {
 		}
 	})
 
-	t.Run("invalid configuration names the setting and exits 2", func(t *testing.T) {
-		cmd := exec.Command(bin, "--probe-interval", "soon")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		err := cmd.Run()
-		ee, ok := err.(*exec.ExitError)
-		if !ok || ee.ExitCode() != 2 {
-			t.Fatalf("exit: %v", err)
+	t.Run("invalid configuration stops start-up with one line naming the setting", func(t *testing.T) {
+		cases := []struct {
+			args    []string
+			env     []string
+			setting string
+		}{
+			{[]string{"--probe-interval", "soon"}, nil, "--probe-interval"},
+			{[]string{"--probe-concurrency", "0"}, nil, "--probe-concurrency"},
+			{[]string{"--affinity-ttl-provider", "openai=30m"}, nil, "--affinity-ttl-provider"},
+			{[]string{"--demo", "false"}, nil, "--demo"},
+			{[]string{"--auth-mode", "file"}, nil, "--auth-file"},
+			{[]string{"--listen", "127.0.0.1:70000"}, nil, "--listen"},
+			{nil, []string{"AIADMIN_LISTEN=localhost"}, "--listen"},
+			{nil, []string{"AIADMIN_RUNPOD_TIMEOUT=fast"}, "--runpod-timeout"},
+			{[]string{"--no-such-flag"}, nil, "--no-such-flag"},
 		}
-		if !strings.Contains(stderr.String(), "--probe-interval") {
-			t.Errorf("stderr does not name the setting: %s", stderr.String())
+		for _, tc := range cases {
+			cmd := exec.Command(bin, tc.args...)
+			cmd.Env = cleanEnv(tc.env...)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+				t.Errorf("%v %v: exit %v", tc.args, tc.env, err)
+				continue
+			}
+			got := stderr.String()
+			if lines := strings.Count(got, "\n"); lines != 1 || !strings.HasPrefix(got, "aiadmin: invalid configuration: "+tc.setting) {
+				t.Errorf("%v %v: want one line naming %s, got %d:\n%s", tc.args, tc.env, tc.setting, lines, got)
+			}
+			if stdout.Len() > 0 || strings.Contains(got, "Usage") {
+				t.Errorf("%v %v: printed more than the error:\n%s%s", tc.args, tc.env, stdout.String(), got)
+			}
+		}
+	})
+
+	t.Run("-h, --help and help print every flag with its type, default and variable, and the commands", func(t *testing.T) {
+		for _, args := range [][]string{{"-h"}, {"--help"}, {"help"}} {
+			out, err := runQuick(t, bin, nil, args...)
+			if err != nil {
+				t.Fatalf("aiadmin %v: %v", args, err)
+			}
+			for _, want := range []string{
+				"aiadmin [serve] [flags]", "aiadmin hash-secret", "aiadmin help",
+				"--listen=HOST:PORT", "(default 127.0.0.1:8080)", "[$AIADMIN_LISTEN]",
+				"--probe-concurrency=INT", "(default 256)", "[$AIADMIN_PROBE_CONCURRENCY]",
+				"--auth-timeout=DURATION", "(default 5s)", "[$AIADMIN_AUTH_TIMEOUT]",
+				"--affinity-ttl-provider=PROVIDER=DURATION,...", "vllm=45m,sglang=20m",
+				"[$AIADMIN_RUNPOD_API_KEY, $RUNPOD_API_KEY]", "--version",
+				"Commands:", "serve ", "hash-secret ", "help ",
+			} {
+				if !strings.Contains(out, want) {
+					t.Errorf("aiadmin %v lacks %q:\n%s", args, want, out)
+				}
+			}
+		}
+	})
+
+	t.Run("--version prints the version stamped at build time", func(t *testing.T) {
+		out, err := runQuick(t, bin, nil, "--version")
+		if err != nil || out != testVersion+"\n" {
+			t.Errorf("got %q, %v; want %q", out, err, testVersion)
+		}
+	})
+
+	t.Run("hash-secret -h and help hash-secret print help without reading standard input", func(t *testing.T) {
+		for _, args := range [][]string{{"hash-secret", "-h"}, {"help", "hash-secret"}} {
+			// Standard input stays open and empty: reading it would block
+			// until runQuick gives up.
+			stdin, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := runQuick(t, bin, stdin, args...)
+			_ = w.Close()
+			_ = stdin.Close()
+			if err != nil {
+				t.Fatalf("aiadmin %v: %v", args, err)
+			}
+			if !strings.Contains(out, "Usage: aiadmin hash-secret") {
+				t.Errorf("aiadmin %v printed:\n%s", args, out)
+			}
 		}
 	})
 
@@ -326,11 +439,11 @@ func TestBinary(t *testing.T) {
 					t.Errorf("aiadmin %s prints the RunPod API key on %s:\n%s", args[0], name, out)
 				}
 			}
-			if args[0] == "-h" && !strings.Contains(stderr.String(), "runpod-api-key") {
-				t.Errorf("aiadmin -h does not show the usage (no --runpod-api-key in stderr):\n%s", stderr.String())
+			if args[0] == "-h" && !strings.Contains(stdout.String(), "runpod-api-key") {
+				t.Errorf("aiadmin -h does not show the usage (no --runpod-api-key in stdout):\n%s", stdout.String())
 			}
 			if args[0] == "--bogus-flag" {
-				if got := strings.TrimSpace(stderr.String()); !strings.Contains(got, "-bogus-flag") || !strings.Contains(got, "aiadmin -h") || strings.Contains(got, "runpod-api-key") {
+				if got := strings.TrimSpace(stderr.String()); !strings.Contains(got, "--bogus-flag") || !strings.Contains(got, "aiadmin -h") || strings.Contains(got, "runpod-api-key") {
 					t.Errorf("aiadmin --bogus-flag must name the flag and point at -h, without the whole usage:\n%s", got)
 				}
 			}

@@ -1,4 +1,4 @@
-package runpodtest
+package standin
 
 import (
 	"fmt"

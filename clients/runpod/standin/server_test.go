@@ -1,4 +1,4 @@
-package runpodtest_test
+package standin_test
 
 import (
 	"bytes"
@@ -11,12 +11,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/threatwinds/aiadmin/clients/runpod/runpodtest"
+	"github.com/threatwinds/aiadmin/clients/runpod/standin"
 )
 
 const key = "rpa_STANDINTESTKEY"
 
-var onePod = runpodtest.Pod{
+var onePod = standin.Pod{
 	ID: "inzk6tzuz833h5", Name: "aiapi-dev-vllm-qwen3-6-27b-fp8-1", DesiredStatus: "RUNNING",
 	CostPerHr: 2.69, GPUCount: 1, PodType: "RESERVED", MachineID: "x9d2kq7m4p1z",
 	LastStatusChange: "Rented by User", GPUTypeID: "NVIDIA H100 80GB HBM3",
@@ -85,7 +85,7 @@ func TestQueriesAreCheckedAgainstTheSchema(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := runpodtest.NewServer(key, onePod)
+			srv := standin.NewServer(key, onePod)
 			status, body := post(t, srv.Start(t), "Bearer "+key, tt.query, tt.vars)
 			if status != tt.wantStatus {
 				t.Errorf("status = %d, want %d", status, tt.wantStatus)
@@ -93,7 +93,7 @@ func TestQueriesAreCheckedAgainstTheSchema(t *testing.T) {
 			if msg := firstError(body); !strings.Contains(msg, tt.wantErr) {
 				t.Errorf("error %q does not contain %q", msg, tt.wantErr)
 			}
-			for _, op := range []string{runpodtest.OpMyself, runpodtest.OpPod, runpodtest.OpPodStop, runpodtest.OpPodResume} {
+			for _, op := range []string{standin.OpMyself, standin.OpPod, standin.OpPodStop, standin.OpPodResume} {
 				if n := srv.Calls(op); n != 0 {
 					t.Errorf("%s ran %d times for a rejected query", op, n)
 				}
@@ -106,7 +106,7 @@ func TestQueriesAreCheckedAgainstTheSchema(t *testing.T) {
 }
 
 func TestServesTheReferenceFields(t *testing.T) {
-	srv := runpodtest.NewServer(key, onePod)
+	srv := standin.NewServer(key, onePod)
 	q := `query($podId: String!) { pod(input: {podId: $podId}) {
 		id name desiredStatus costPerHr adjustedCostPerHr gpuCount podType lastStatusChange lastStartedAt
 		uptimeSeconds machineId
@@ -135,7 +135,7 @@ func TestServesTheReferenceFields(t *testing.T) {
 }
 
 func TestRefusesWithoutTheKey(t *testing.T) {
-	srv := runpodtest.NewServer(key, onePod)
+	srv := standin.NewServer(key, onePod)
 	url := srv.Start(t)
 	for _, auth := range []string{"", "Bearer wrong", key, "Basic " + key, "Bearer " + key + "x"} {
 		status, _ := post(t, url, auth, `query { myself { pods { id } } }`, nil)
@@ -143,7 +143,7 @@ func TestRefusesWithoutTheKey(t *testing.T) {
 			t.Errorf("Authorization %q: status %d, want 401", auth, status)
 		}
 	}
-	if n := srv.Calls(runpodtest.OpMyself); n != 0 {
+	if n := srv.Calls(standin.OpMyself); n != 0 {
 		t.Errorf("myself ran %d times without the key", n)
 	}
 	if n := srv.Requests(); n != 5 {
@@ -152,11 +152,11 @@ func TestRefusesWithoutTheKey(t *testing.T) {
 }
 
 func TestFaultsApplyInOrderThenStop(t *testing.T) {
-	srv := runpodtest.NewServer(key, onePod)
+	srv := standin.NewServer(key, onePod)
 	url := srv.Start(t)
-	srv.FailNext(runpodtest.OpMyself, 2, http.StatusServiceUnavailable)
-	srv.FaultNext(runpodtest.OpMyself, 1, runpodtest.Fault{GraphQLError: "boom"})
-	srv.FailNext(runpodtest.OpPod, 1, http.StatusTooManyRequests) // another operation: untouched
+	srv.FailNext(standin.OpMyself, 2, http.StatusServiceUnavailable)
+	srv.FaultNext(standin.OpMyself, 1, standin.Fault{GraphQLError: "boom"})
+	srv.FailNext(standin.OpPod, 1, http.StatusTooManyRequests) // another operation: untouched
 
 	q := `query { myself { pods { id } } }`
 	var got []string
@@ -168,7 +168,7 @@ func TestFaultsApplyInOrderThenStop(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("answers (-want +got):\n%s", diff)
 	}
-	if n := srv.Calls(runpodtest.OpMyself); n != 4 {
+	if n := srv.Calls(standin.OpMyself); n != 4 {
 		t.Errorf("Calls(myself) = %d, want 4", n)
 	}
 
@@ -195,9 +195,9 @@ func postRaw(t *testing.T, url, query string) (int, map[string]any) {
 }
 
 func TestStopFailsBeforeChangingThePod(t *testing.T) {
-	srv := runpodtest.NewServer(key, onePod)
+	srv := standin.NewServer(key, onePod)
 	url := srv.Start(t)
-	srv.FailNext(runpodtest.OpPodStop, 1, http.StatusInternalServerError)
+	srv.FailNext(standin.OpPodStop, 1, http.StatusInternalServerError)
 	status, _ := postRaw(t, url, `mutation { podStop(input: {podId: "inzk6tzuz833h5"}) { id } }`)
 	if status != http.StatusInternalServerError {
 		t.Fatalf("status %d, want 500", status)
@@ -208,7 +208,7 @@ func TestStopFailsBeforeChangingThePod(t *testing.T) {
 }
 
 func TestStopWritesAJavaScriptDate(t *testing.T) {
-	srv := runpodtest.NewServer(key, onePod)
+	srv := standin.NewServer(key, onePod)
 	srv.SetClock(func() time.Time { return time.Date(2024, 6, 25, 8, 0, 0, 0, time.UTC) })
 	status, body := postRaw(t, srv.Start(t), `mutation { podStop(input: {podId: "inzk6tzuz833h5"}) { desiredStatus lastStatusChange } }`)
 	if status != http.StatusOK {
@@ -225,7 +225,7 @@ func TestStopWritesAJavaScriptDate(t *testing.T) {
 }
 
 func TestDemoPods(t *testing.T) {
-	pods := runpodtest.DemoPods(14, "aiapi-dev")
+	pods := standin.DemoPods(14, "aiapi-dev")
 	if len(pods) != 16 {
 		t.Fatalf("DemoPods(14) gave %d pods, want 14 + 2", len(pods))
 	}
@@ -255,7 +255,7 @@ func TestDemoPods(t *testing.T) {
 	if want := "aiapi-dev-vllm-qwen3-6-27b-fp8-1"; pods[0].Name != want {
 		t.Errorf("first pod is %q, want %q", pods[0].Name, want)
 	}
-	again := runpodtest.DemoPods(14, "aiapi-dev-")
+	again := standin.DemoPods(14, "aiapi-dev-")
 	for i := range pods {
 		if pods[i].ID != again[i].ID || pods[i].Name != again[i].Name {
 			t.Errorf("pod %d differs between calls: %s/%s and %s/%s", i, pods[i].ID, pods[i].Name, again[i].ID, again[i].Name)

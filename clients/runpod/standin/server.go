@@ -1,8 +1,12 @@
-// Package runpodtest is a stand-in for RunPod's GraphQL API: pods held in
+// Package standin is a stand-in for RunPod's GraphQL API: pods held in
 // memory, served over HTTP by the real graphql-go engine against the part of
 // RunPod's schema the gateway uses, with faults (HTTP statuses, GraphQL
 // errors, malformed answers, delays) that tests can ask for per operation.
-package runpodtest
+//
+// It is ordinary code, not test support: the demo fleet of the aiadmin
+// binary and the runpod-standin command serve it, and tests use it too. So it
+// imports neither testing nor net/http/httptest.
+package standin
 
 import (
 	"context"
@@ -12,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"time"
@@ -112,22 +115,6 @@ func NewServer(apiKey string, pods ...Pod) *Server {
 		s.Add(p)
 	}
 	return s
-}
-
-// TB is the part of testing.TB that Start uses. Naming it here keeps the
-// package testing out of the aiadmin binary, whose demo runs the stand-in.
-type TB interface {
-	Helper()
-	Cleanup(func())
-}
-
-// Start serves s on a loopback port until the test ends and returns the
-// GraphQL endpoint URL.
-func (s *Server) Start(t TB) string {
-	t.Helper()
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	return srv.URL + "/graphql"
 }
 
 // SetClock makes the stand-in read the time from now, for the status-change
