@@ -181,7 +181,7 @@ func TestCheckExampleRefusesWrongExamples(t *testing.T) {
 	doc := loadSpec(t)
 	detail := doc.Components.Schemas["PodDetail"]
 	valid := map[string]any{
-		"id": "abc123", "name": "aiapi-dev-vllm-qwen3-6-27b-fp8-1", "url": "https://abc123.proxy.runpod.net/v1",
+		"id": "abc123", "name": "aiapi-dev-vllm-qwen3-6-27b-fp8-1", "url": "https://abc123.proxy.runpod.net/v1", "draining": false,
 		"desired_status": "RUNNING", "kind": "vllm-qwen3-6-27b-fp8", "models": []any{"threatwinds-qwen3-6-27b"},
 		"healthy": nil, "inflight": 3, "last_use_ms": 1719000000000, "idle_seconds": 45,
 		"last_started_at": "2026-06-25T08:00:00Z", "last_status_change": "2026-06-25T10:00:00Z",

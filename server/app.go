@@ -25,6 +25,7 @@ import (
 	"github.com/threatwinds/aiadmin/server/httpapi"
 	"github.com/threatwinds/aiadmin/server/pods"
 	"github.com/threatwinds/aiadmin/server/pool"
+	"github.com/threatwinds/aiadmin/server/summary"
 )
 
 // App is one running aiadmin replica: its parts, built from a Config, and the
@@ -77,9 +78,16 @@ func NewApp(ctx context.Context, cfg Config, log *zap.Logger) (_ *App, err error
 		cfg = a.cfg
 	}
 
-	podService, err := a.pods(cfg)
+	catalog, err := a.pods(cfg)
 	if err != nil {
 		return nil, err
+	}
+	// A nil catalog stays a nil interface: the pod operations answer 503
+	// and the summary has no pods.
+	var podService httpapi.PodService
+	var podSource summary.PodSource
+	if catalog != nil {
+		podService, podSource = catalog, catalog
 	}
 	tables := pool.NewTables(client, a.Store, pool.TablesOptions{Log: log.Named("tables")})
 	prober := pool.NewProber(tables, a.Store, pool.ProberOptions{
@@ -90,15 +98,22 @@ func NewApp(ctx context.Context, cfg Config, log *zap.Logger) (_ *App, err error
 	a.workers = append(a.workers, tables.Run, prober.Run)
 	a.closers = append(a.closers, prober.CloseIdleConnections)
 
+	servers := pool.NewServerList(tables, a.Store)
+	summarizer := summary.New(podSource, servers, a.Store, summary.Options{IdleAfter: cfg.IdleAfter, TTL: cfg.PodCacheTTL})
+	a.closers = append(a.closers, summarizer.Close)
 	h := &httpapi.Handlers{
-		Affinity:  a.Store,
-		Registry:  a.Store,
-		Refresher: a.Store,
-		Demand:    a.Store,
-		Pods:      podService,
-		Servers:   pool.NewServerList(tables, a.Store),
-		Audit:     httpapi.ValkeyAuditor{Store: a.Store, MaxLen: cfg.AuditStreamLen},
-		Log:       log,
+		Affinity:   a.Store,
+		Registry:   a.Store,
+		Refresher:  a.Store,
+		Demand:     a.Store,
+		Pods:       podService,
+		Servers:    servers,
+		Audit:      httpapi.ValkeyAuditor{Store: a.Store, MaxLen: cfg.AuditStreamLen},
+		Drains:     pool.NewDrains(a.Store),
+		Sessions:   a.Store,
+		AuditTrail: a.Store,
+		Summary:    summarizer,
+		Log:        log,
 	}
 	e, err := httpapi.NewHTTPHandler(httpapi.HTTPOptions{
 		Logger:        log,
@@ -150,7 +165,7 @@ func (a *App) startDemo(ctx context.Context) error {
 
 // pods builds the pod catalog over RunPod. Without an API key it is nil: the
 // replica still serves everything else, and the pod operations answer 503.
-func (a *App) pods(cfg Config) (httpapi.PodService, error) {
+func (a *App) pods(cfg Config) (*pods.Catalog, error) {
 	if cfg.RunPodAPIKey == "" {
 		a.log.Warn("no --runpod-api-key: the pod operations answer 503 until one is configured")
 		return nil, nil

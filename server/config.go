@@ -58,6 +58,9 @@ type Config struct {
 	PodPrefix      string        `group:"runpod" help:"name prefix selecting the fleet's pods; empty selects all"`
 	PodURLTemplate string        `name:"pod-url-template" group:"runpod" default:"https://{id}.proxy.runpod.net/v1" placeholder:"URL" help:"backend URL of a pod; {id} is the pod id"`
 	PodCacheTTL    time.Duration `name:"pod-cache-ttl" group:"runpod" default:"5s" help:"how long the pod list is cached"`
+	// IdleAfter is how long a running pod goes without a request before the
+	// fleet summary counts it idle.
+	IdleAfter time.Duration `name:"idle-after" group:"runpod" default:"15m" min:"1m" help:"how long a running pod goes without a request before the fleet summary counts it idle"`
 
 	ProbeInterval    time.Duration `group:"probes" default:"10s" help:"health probe interval"`
 	ProbeTimeout     time.Duration `group:"probes" default:"2s" help:"timeout of one health probe; at most --probe-interval"`

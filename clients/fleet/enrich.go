@@ -27,14 +27,16 @@ type BackendState struct {
 	Inflight int64
 	// LastUseMs is the epoch ms of the last request started, 0 if none.
 	LastUseMs int64
+	// Draining is true while the URL is drained (see Store.Drain).
+	Draining bool
 }
 
 // backendStateCmds is the number of commands that read one URL's state: its
 // model set and pool membership under each provider, its health, its live
-// leases and its last use. The per-model rates of the demand window are not
+// leases, its last use and whether it is drained. The per-model rates of the demand window are not
 // read: they cost one command per bucket and a pod's summary does not show
 // them.
-var backendStateCmds = 2*len(Providers) + 3
+var backendStateCmds = 2*len(Providers) + 4
 
 // BackendStates returns the state of each URL, in order, in one pipelined
 // round trip (one per cluster node holding them), so that a page of pods is
@@ -64,6 +66,7 @@ func (s *Store) BackendStates(ctx context.Context, urls []string) ([]BackendStat
 		cmds = append(cmds,
 			s.c.B().Zcount().Key(DemandLeasesKey(u)).Min(liveFrom).Max("+inf").Build(),
 			s.c.B().Get().Key(DemandLastUseKey(u)).Build(),
+			s.c.B().Hexists().Key(DrainsKey()).Field(u).Build(),
 		)
 	}
 	res := s.c.DoMulti(ctx, cmds...)
@@ -122,6 +125,9 @@ func decodeBackendState(url string, res []valkey.ValkeyResult) (BackendState, er
 		return st, fmt.Errorf("last use: %w", err)
 	default:
 		st.LastUseMs = last
+	}
+	if st.Draining, err = res[2*n+3].AsBool(); err != nil {
+		return st, fmt.Errorf("drain: %w", err)
 	}
 	return st, nil
 }

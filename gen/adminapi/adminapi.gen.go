@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -85,19 +86,40 @@ func (e RestartResultStatus) Valid() bool {
 
 // Defines values for ServerProvider.
 const (
-	Sglang   ServerProvider = "sglang"
-	Speaches ServerProvider = "speaches"
-	Vllm     ServerProvider = "vllm"
+	ServerProviderSglang   ServerProvider = "sglang"
+	ServerProviderSpeaches ServerProvider = "speaches"
+	ServerProviderVllm     ServerProvider = "vllm"
 )
 
 // Valid indicates whether the value is a known member of the ServerProvider enum.
 func (e ServerProvider) Valid() bool {
 	switch e {
-	case Sglang:
+	case ServerProviderSglang:
 		return true
-	case Speaches:
+	case ServerProviderSpeaches:
 		return true
-	case Vllm:
+	case ServerProviderVllm:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SessionProvider.
+const (
+	SessionProviderSglang   SessionProvider = "sglang"
+	SessionProviderSpeaches SessionProvider = "speaches"
+	SessionProviderVllm     SessionProvider = "vllm"
+)
+
+// Valid indicates whether the value is a known member of the SessionProvider enum.
+func (e SessionProvider) Valid() bool {
+	switch e {
+	case SessionProviderSglang:
+		return true
+	case SessionProviderSpeaches:
+		return true
+	case SessionProviderVllm:
 		return true
 	default:
 		return false
@@ -107,6 +129,35 @@ func (e ServerProvider) Valid() bool {
 // AffinityMetrics defines model for AffinityMetrics.
 type AffinityMetrics struct {
 	Providers []ProviderAffinity `json:"providers"`
+}
+
+// AuditEntry defines model for AuditEntry.
+type AuditEntry struct {
+	// Action pod.restart, affinity.clear, registry.refresh, server.drain or server.undrain.
+	Action string `json:"action"`
+
+	// At When it happened (RFC 3339, UTC).
+	At time.Time `json:"at"`
+
+	// Id The entry's id in the trail.
+	Id string `json:"id"`
+
+	// Outcome How it ended.
+	Outcome string `json:"outcome"`
+
+	// Target The pod id, user id or server URL acted on; empty for a refresh.
+	Target string `json:"target"`
+
+	// UserId Who did it.
+	UserId string `json:"user_id"`
+}
+
+// AuditPage defines model for AuditPage.
+type AuditPage struct {
+	Entries []AuditEntry `json:"entries"`
+
+	// Next The `before` of the following page; empty on the last page.
+	Next string `json:"next"`
 }
 
 // ClearAffinityRequest Exactly these fields, spelt exactly so: an unknown field (a misspelt
@@ -130,6 +181,21 @@ type ClearAffinityResult struct {
 	UserId  string  `json:"user_id"`
 }
 
+// DrainRequest defines model for DrainRequest.
+type DrainRequest struct {
+	// Reason Why it is drained, shown in `/servers`; no control characters.
+	Reason *string `json:"reason,omitempty"`
+
+	// Url The server's URL, as `/servers` lists it.
+	Url string `json:"url"`
+}
+
+// DrainState defines model for DrainState.
+type DrainState struct {
+	Draining bool   `json:"draining"`
+	Url      string `json:"url"`
+}
+
 // Error defines model for Error.
 type Error struct {
 	// Detail Additional context.
@@ -137,6 +203,31 @@ type Error struct {
 
 	// Error Human-readable error message.
 	Error string `json:"error"`
+}
+
+// FleetSummary defines model for FleetSummary.
+type FleetSummary struct {
+	// CostPerHr What the running pods cost per hour in USD.
+	CostPerHr float64  `json:"cost_per_hr"`
+	Idle      IdlePods `json:"idle"`
+
+	// Inflight Requests in flight on every server.
+	Inflight  int64             `json:"inflight"`
+	Pods      PodCounts         `json:"pods"`
+	Providers []ProviderServers `json:"providers"`
+
+	// Requests5m Requests started on every server in the last 5 minutes.
+	Requests5m int64 `json:"requests_5m"`
+}
+
+// IdlePods defines model for IdlePods.
+type IdlePods struct {
+	// CostPerHr What the idle pods cost per hour in USD.
+	CostPerHr        float64 `json:"cost_per_hr"`
+	IdleAfterMinutes int64   `json:"idle_after_minutes"`
+
+	// Pods Running pods with no request started for idle_after_minutes.
+	Pods int64 `json:"pods"`
 }
 
 // ModelDemand defines model for ModelDemand.
@@ -158,6 +249,9 @@ type Pod struct {
 
 	// DesiredStatus Desired lifecycle state (RUNNING, EXITED, …).
 	DesiredStatus string `json:"desired_status"`
+
+	// Draining True while the pod's backend URL is drained (no new sessions).
+	Draining bool `json:"draining"`
 
 	// GpuTypeId GPU type identifier.
 	GpuTypeId string `json:"gpu_type_id"`
@@ -198,6 +292,13 @@ type Pod struct {
 	Url string `json:"url"`
 }
 
+// PodCounts defines model for PodCounts.
+type PodCounts struct {
+	// ByStatus Pods per desired status (RUNNING, EXITED, ...).
+	ByStatus map[string]int64 `json:"by_status"`
+	Total    int64            `json:"total"`
+}
+
 // PodDemand defines model for PodDemand.
 type PodDemand struct {
 	IdleSeconds int64         `json:"idle_seconds"`
@@ -217,6 +318,9 @@ type PodDetail struct {
 
 	// DesiredStatus Desired lifecycle state.
 	DesiredStatus string `json:"desired_status"`
+
+	// Draining True while the pod's backend URL is drained (no new sessions).
+	Draining bool `json:"draining"`
 
 	// GpuTypeId GPU type identifier.
 	GpuTypeId string `json:"gpu_type_id"`
@@ -283,6 +387,16 @@ type ProviderAffinity struct {
 	TtlMinutes int64 `json:"ttl_minutes"`
 }
 
+// ProviderServers defines model for ProviderServers.
+type ProviderServers struct {
+	// Draining Draining servers; each is also counted as healthy or unhealthy.
+	Draining  int64  `json:"draining"`
+	Healthy   int64  `json:"healthy"`
+	Name      string `json:"name"`
+	Servers   int64  `json:"servers"`
+	Unhealthy int64  `json:"unhealthy"`
+}
+
 // RefreshResult defines model for RefreshResult.
 type RefreshResult struct {
 	Status RefreshResultStatus `json:"status"`
@@ -337,6 +451,12 @@ type Server struct {
 	ConsecutiveFailures  int64 `json:"consecutive_failures"`
 	ConsecutiveSuccesses int64 `json:"consecutive_successes"`
 
+	// DrainReason Why it was drained; empty when not draining.
+	DrainReason string `json:"drain_reason"`
+
+	// Draining True while the server is drained: it gets no new sessions.
+	Draining bool `json:"draining"`
+
 	// Healthy Current health verdict; false until the first probe.
 	Healthy bool `json:"healthy"`
 
@@ -363,6 +483,38 @@ type ServerList struct {
 	Total   int64    `json:"total"`
 }
 
+// Session defines model for Session.
+type Session struct {
+	// ExpiresAt When the pin expires (RFC 3339, UTC) unless a request renews it.
+	ExpiresAt time.Time       `json:"expires_at"`
+	ModelId   string          `json:"model_id"`
+	Provider  SessionProvider `json:"provider"`
+
+	// Url The backend the session is pinned to.
+	Url string `json:"url"`
+}
+
+// SessionProvider defines model for Session.Provider.
+type SessionProvider string
+
+// UndrainRequest defines model for UndrainRequest.
+type UndrainRequest struct {
+	// Url The server's URL, as `/servers` lists it.
+	Url string `json:"url"`
+}
+
+// UserSessions defines model for UserSessions.
+type UserSessions struct {
+	Sessions []Session `json:"sessions"`
+	UserId   string    `json:"user_id"`
+}
+
+// AuditBefore defines model for AuditBefore.
+type AuditBefore = string
+
+// AuditLimit defines model for AuditLimit.
+type AuditLimit = int64
+
 // Limit defines model for Limit.
 type Limit = int64
 
@@ -377,6 +529,9 @@ type PodID = string
 
 // PodURL defines model for PodURL.
 type PodURL = string
+
+// UserID defines model for UserID.
+type UserID = string
 
 // AuthUnavailable defines model for AuthUnavailable.
 type AuthUnavailable = Error
@@ -423,6 +578,9 @@ type RegistryUnavailable = Error
 // RestartUnavailable defines model for RestartUnavailable.
 type RestartUnavailable = Error
 
+// ServerNotFound defines model for ServerNotFound.
+type ServerNotFound = Error
+
 // ServiceUnavailable defines model for ServiceUnavailable.
 type ServiceUnavailable = Error
 
@@ -431,6 +589,15 @@ type Unauthorized = Error
 
 // UnprocessableEntity defines model for UnprocessableEntity.
 type UnprocessableEntity = Error
+
+// ListAuditParams defines parameters for ListAudit.
+type ListAuditParams struct {
+	// Limit Entries per page.
+	Limit *AuditLimit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Before The `next` of the previous page; entries older than this id. Empty or absent starts at the newest.
+	Before *AuditBefore `form:"before,omitempty" json:"before,omitempty"`
+}
 
 // ListPodsParams defines parameters for ListPods.
 type ListPodsParams struct {
@@ -462,6 +629,12 @@ type ListServersParams struct {
 // ClearAffinityJSONRequestBody defines body for ClearAffinity for application/json ContentType.
 type ClearAffinityJSONRequestBody = ClearAffinityRequest
 
+// DrainServerJSONRequestBody defines body for DrainServer for application/json ContentType.
+type DrainServerJSONRequestBody = DrainRequest
+
+// UndrainServerJSONRequestBody defines body for UndrainServer for application/json ContentType.
+type UndrainServerJSONRequestBody = UndrainRequest
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetAffinityMetrics Session affinity metrics per provider
@@ -470,9 +643,18 @@ type ServerInterface interface {
 	// ClearAffinity Clear a user's session affinity
 	// (POST /api/ai/v1/admin/affinity/clear)
 	ClearAffinity(ctx echo.Context) error
+	// GetUserSessions A user's live session pins
+	// (GET /api/ai/v1/admin/affinity/users/{userId})
+	GetUserSessions(ctx echo.Context, userId UserID) error
+	// ListAudit The audit trail, newest first
+	// (GET /api/ai/v1/admin/audit)
+	ListAudit(ctx echo.Context, params ListAuditParams) error
 	// GetPodDemand Demand telemetry of one pod
 	// (GET /api/ai/v1/admin/demand/{podUrl})
 	GetPodDemand(ctx echo.Context, podUrl PodURL) error
+	// GetFleetSummary The fleet at a glance
+	// (GET /api/ai/v1/admin/fleet/summary)
+	GetFleetSummary(ctx echo.Context) error
 	// ListPods List inference pods
 	// (GET /api/ai/v1/admin/pods)
 	ListPods(ctx echo.Context, params ListPodsParams) error
@@ -491,6 +673,12 @@ type ServerInterface interface {
 	// ListServers List inference servers and their health
 	// (GET /api/ai/v1/admin/servers)
 	ListServers(ctx echo.Context, params ListServersParams) error
+	// DrainServer Take a server out of rotation without stopping it
+	// (POST /api/ai/v1/admin/servers/drain)
+	DrainServer(ctx echo.Context) error
+	// UndrainServer Put a drained server back into rotation
+	// (POST /api/ai/v1/admin/servers/undrain)
+	UndrainServer(ctx echo.Context) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -516,6 +704,47 @@ func (w *ServerInterfaceWrapper) ClearAffinity(ctx echo.Context) error {
 	return err
 }
 
+// GetUserSessions converts echo context to params.
+func (w *ServerInterfaceWrapper) GetUserSessions(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "userId" -------------
+	var userId UserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetUserSessions(ctx, userId)
+	return err
+}
+
+// ListAudit converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAudit(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAuditParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "before" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "before", ctx.QueryParams(), &params.Before, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter before: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAudit(ctx, params)
+	return err
+}
+
 // GetPodDemand converts echo context to params.
 func (w *ServerInterfaceWrapper) GetPodDemand(ctx echo.Context) error {
 	var err error
@@ -529,6 +758,15 @@ func (w *ServerInterfaceWrapper) GetPodDemand(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetPodDemand(ctx, podUrl)
+	return err
+}
+
+// GetFleetSummary converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFleetSummary(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFleetSummary(ctx)
 	return err
 }
 
@@ -655,6 +893,24 @@ func (w *ServerInterfaceWrapper) ListServers(ctx echo.Context) error {
 	return err
 }
 
+// DrainServer converts echo context to params.
+func (w *ServerInterfaceWrapper) DrainServer(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DrainServer(ctx)
+	return err
+}
+
+// UndrainServer converts echo context to params.
+func (w *ServerInterfaceWrapper) UndrainServer(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UndrainServer(ctx)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -711,6 +967,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/ai/v1/admin/registry/:modelId", wrapper.GetRegistry, options.OperationMiddlewares["GetRegistry"]...)
 	router.POST(options.BaseURL+"/api/ai/v1/admin/registry/refresh", wrapper.RefreshRegistry, options.OperationMiddlewares["RefreshRegistry"]...)
 	router.GET(options.BaseURL+"/api/ai/v1/admin/demand/:podUrl", wrapper.GetPodDemand, options.OperationMiddlewares["GetPodDemand"]...)
+	router.POST(options.BaseURL+"/api/ai/v1/admin/servers/drain", wrapper.DrainServer, options.OperationMiddlewares["DrainServer"]...)
+	router.POST(options.BaseURL+"/api/ai/v1/admin/servers/undrain", wrapper.UndrainServer, options.OperationMiddlewares["UndrainServer"]...)
+	router.GET(options.BaseURL+"/api/ai/v1/admin/affinity/users/:userId", wrapper.GetUserSessions, options.OperationMiddlewares["GetUserSessions"]...)
+	router.GET(options.BaseURL+"/api/ai/v1/admin/audit", wrapper.ListAudit, options.OperationMiddlewares["ListAudit"]...)
+	router.GET(options.BaseURL+"/api/ai/v1/admin/fleet/summary", wrapper.GetFleetSummary, options.OperationMiddlewares["GetFleetSummary"]...)
 
 }
 
@@ -862,6 +1123,16 @@ type RestartUnavailableJSONResponse struct {
 	Body Error
 
 	Headers RestartUnavailableResponseHeaders
+}
+
+type ServerNotFoundResponseHeaders struct {
+	XError   string
+	XErrorId string
+}
+type ServerNotFoundJSONResponse struct {
+	Body Error
+
+	Headers ServerNotFoundResponseHeaders
 }
 
 type ServiceUnavailableResponseHeaders struct {
@@ -1137,6 +1408,250 @@ func (response ClearAffinitydefaultJSONResponse) VisitClearAffinityResponse(w ht
 	return err
 }
 
+type GetUserSessionsRequestObject struct {
+	UserId UserID `json:"userId"`
+}
+
+type GetUserSessionsResponseObject interface {
+	VisitGetUserSessionsResponse(w http.ResponseWriter) error
+}
+
+type GetUserSessions200JSONResponse UserSessions
+
+func (response GetUserSessions200JSONResponse) VisitGetUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserSessions400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetUserSessions400JSONResponse) VisitGetUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserSessions401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetUserSessions401JSONResponse) VisitGetUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserSessions403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetUserSessions403JSONResponse) VisitGetUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserSessions500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetUserSessions500JSONResponse) VisitGetUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserSessions503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetUserSessions503JSONResponse) VisitGetUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserSessionsdefaultJSONResponse struct {
+	Body       Error
+	Headers    OtherErrorResponseHeaders
+	StatusCode int
+}
+
+func (response GetUserSessionsdefaultJSONResponse) VisitGetUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditRequestObject struct {
+	Params ListAuditParams
+}
+
+type ListAuditResponseObject interface {
+	VisitListAuditResponse(w http.ResponseWriter) error
+}
+
+type ListAudit200JSONResponse AuditPage
+
+func (response ListAudit200JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListAudit400JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListAudit401JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListAudit403JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListAudit500JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListAudit503JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditdefaultJSONResponse struct {
+	Body       Error
+	Headers    OtherErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ListAuditdefaultJSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetPodDemandRequestObject struct {
 	PodUrl PodURL `json:"podUrl"`
 }
@@ -1246,6 +1761,143 @@ type GetPodDemanddefaultJSONResponse struct {
 }
 
 func (response GetPodDemanddefaultJSONResponse) VisitGetPodDemandResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetSummaryRequestObject struct {
+}
+
+type GetFleetSummaryResponseObject interface {
+	VisitGetFleetSummaryResponse(w http.ResponseWriter) error
+}
+
+type GetFleetSummary200JSONResponse FleetSummary
+
+func (response GetFleetSummary200JSONResponse) VisitGetFleetSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetSummary400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetFleetSummary400JSONResponse) VisitGetFleetSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetSummary401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetFleetSummary401JSONResponse) VisitGetFleetSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetSummary403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetFleetSummary403JSONResponse) VisitGetFleetSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetSummary500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetFleetSummary500JSONResponse) VisitGetFleetSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetSummary502JSONResponse struct{ BadGatewayJSONResponse }
+
+func (response GetFleetSummary502JSONResponse) VisitGetFleetSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetSummary503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetFleetSummary503JSONResponse) VisitGetFleetSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetSummarydefaultJSONResponse struct {
+	Body       Error
+	Headers    OtherErrorResponseHeaders
+	StatusCode int
+}
+
+func (response GetFleetSummarydefaultJSONResponse) VisitGetFleetSummaryResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -2117,6 +2769,282 @@ func (response ListServersdefaultJSONResponse) VisitListServersResponse(w http.R
 	return err
 }
 
+type DrainServerRequestObject struct {
+	Body *DrainServerJSONRequestBody
+}
+
+type DrainServerResponseObject interface {
+	VisitDrainServerResponse(w http.ResponseWriter) error
+}
+
+type DrainServer200JSONResponse DrainState
+
+func (response DrainServer200JSONResponse) VisitDrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DrainServer400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DrainServer400JSONResponse) VisitDrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DrainServer401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DrainServer401JSONResponse) VisitDrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DrainServer403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DrainServer403JSONResponse) VisitDrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DrainServer404JSONResponse struct{ ServerNotFoundJSONResponse }
+
+func (response DrainServer404JSONResponse) VisitDrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DrainServer500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response DrainServer500JSONResponse) VisitDrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DrainServer503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response DrainServer503JSONResponse) VisitDrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DrainServerdefaultJSONResponse struct {
+	Body       Error
+	Headers    OtherErrorResponseHeaders
+	StatusCode int
+}
+
+func (response DrainServerdefaultJSONResponse) VisitDrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UndrainServerRequestObject struct {
+	Body *UndrainServerJSONRequestBody
+}
+
+type UndrainServerResponseObject interface {
+	VisitUndrainServerResponse(w http.ResponseWriter) error
+}
+
+type UndrainServer200JSONResponse DrainState
+
+func (response UndrainServer200JSONResponse) VisitUndrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UndrainServer400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UndrainServer400JSONResponse) VisitUndrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UndrainServer401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UndrainServer401JSONResponse) VisitUndrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UndrainServer403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UndrainServer403JSONResponse) VisitUndrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UndrainServer404JSONResponse struct{ ServerNotFoundJSONResponse }
+
+func (response UndrainServer404JSONResponse) VisitUndrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UndrainServer500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response UndrainServer500JSONResponse) VisitUndrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UndrainServer503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response UndrainServer503JSONResponse) VisitUndrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UndrainServerdefaultJSONResponse struct {
+	Body       Error
+	Headers    OtherErrorResponseHeaders
+	StatusCode int
+}
+
+func (response UndrainServerdefaultJSONResponse) VisitUndrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetAffinityMetrics Session affinity metrics per provider
@@ -2125,9 +3053,18 @@ type StrictServerInterface interface {
 	// ClearAffinity Clear a user's session affinity
 	// (POST /api/ai/v1/admin/affinity/clear)
 	ClearAffinity(ctx context.Context, request ClearAffinityRequestObject) (ClearAffinityResponseObject, error)
+	// GetUserSessions A user's live session pins
+	// (GET /api/ai/v1/admin/affinity/users/{userId})
+	GetUserSessions(ctx context.Context, request GetUserSessionsRequestObject) (GetUserSessionsResponseObject, error)
+	// ListAudit The audit trail, newest first
+	// (GET /api/ai/v1/admin/audit)
+	ListAudit(ctx context.Context, request ListAuditRequestObject) (ListAuditResponseObject, error)
 	// GetPodDemand Demand telemetry of one pod
 	// (GET /api/ai/v1/admin/demand/{podUrl})
 	GetPodDemand(ctx context.Context, request GetPodDemandRequestObject) (GetPodDemandResponseObject, error)
+	// GetFleetSummary The fleet at a glance
+	// (GET /api/ai/v1/admin/fleet/summary)
+	GetFleetSummary(ctx context.Context, request GetFleetSummaryRequestObject) (GetFleetSummaryResponseObject, error)
 	// ListPods List inference pods
 	// (GET /api/ai/v1/admin/pods)
 	ListPods(ctx context.Context, request ListPodsRequestObject) (ListPodsResponseObject, error)
@@ -2146,6 +3083,12 @@ type StrictServerInterface interface {
 	// ListServers List inference servers and their health
 	// (GET /api/ai/v1/admin/servers)
 	ListServers(ctx context.Context, request ListServersRequestObject) (ListServersResponseObject, error)
+	// DrainServer Take a server out of rotation without stopping it
+	// (POST /api/ai/v1/admin/servers/drain)
+	DrainServer(ctx context.Context, request DrainServerRequestObject) (DrainServerResponseObject, error)
+	// UndrainServer Put a drained server back into rotation
+	// (POST /api/ai/v1/admin/servers/undrain)
+	UndrainServer(ctx context.Context, request UndrainServerRequestObject) (UndrainServerResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -2229,6 +3172,56 @@ func (sh *strictHandler) ClearAffinity(ctx echo.Context) error {
 	return nil
 }
 
+// GetUserSessions operation middleware
+func (sh *strictHandler) GetUserSessions(ctx echo.Context, userId UserID) error {
+	var request GetUserSessionsRequestObject
+
+	request.UserId = userId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetUserSessions(ctx.Request().Context(), request.(GetUserSessionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetUserSessions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetUserSessionsResponseObject); ok {
+		return validResponse.VisitGetUserSessionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListAudit operation middleware
+func (sh *strictHandler) ListAudit(ctx echo.Context, params ListAuditParams) error {
+	var request ListAuditRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAudit(ctx.Request().Context(), request.(ListAuditRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAudit")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAuditResponseObject); ok {
+		return validResponse.VisitListAuditResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetPodDemand operation middleware
 func (sh *strictHandler) GetPodDemand(ctx echo.Context, podUrl PodURL) error {
 	var request GetPodDemandRequestObject
@@ -2248,6 +3241,29 @@ func (sh *strictHandler) GetPodDemand(ctx echo.Context, podUrl PodURL) error {
 		return err
 	} else if validResponse, ok := response.(GetPodDemandResponseObject); ok {
 		return validResponse.VisitGetPodDemandResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFleetSummary operation middleware
+func (sh *strictHandler) GetFleetSummary(ctx echo.Context) error {
+	var request GetFleetSummaryRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFleetSummary(ctx.Request().Context(), request.(GetFleetSummaryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFleetSummary")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFleetSummaryResponseObject); ok {
+		return validResponse.VisitGetFleetSummaryResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -2403,152 +3419,283 @@ func (sh *strictHandler) ListServers(ctx echo.Context, params ListServersParams)
 	return nil
 }
 
+// DrainServer operation middleware
+func (sh *strictHandler) DrainServer(ctx echo.Context) error {
+	var request DrainServerRequestObject
+
+	var body DrainServerJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DrainServer(ctx.Request().Context(), request.(DrainServerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DrainServer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DrainServerResponseObject); ok {
+		return validResponse.VisitDrainServerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UndrainServer operation middleware
+func (sh *strictHandler) UndrainServer(ctx echo.Context) error {
+	var request UndrainServerRequestObject
+
+	var body UndrainServerJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UndrainServer(ctx.Request().Context(), request.(UndrainServerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UndrainServer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UndrainServerResponseObject); ok {
+		return validResponse.VisitUndrainServerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3/chs3k+CroJhNWcoOKZKS/Dn0Hz4ltvLp1rF1trW3txpFA82AJNZDYDLASObnT1X7EPcM92D7JFfd",
-	"jfk9Q1G2Nspm40qKImcANBqN7kb/wudBqFeJVkJZM5h9HohPfJXEAv8+yuzyvUivZSjOFL/mMuZXsYAn",
-	"JluteLoezAYfloLBe+zo9IRJw7LKi97gmscZNhBpqtPBbMDhVUN91t69vfUGr+VK2reZfTt/x9WiMVAM",
-	"D5nOLNNzluLzSv+RsFzGg9lglRnLrgTjikllxUKkbJ7qFZswq9lkPB54BSxSXfNYRuzXTKRrlvCUr4QV",
-	"KcOREKCfeTzX6UpE/wteqcNz5NoZm0q1YHbJLYu0MExpC52ZbvjsUtQbSsNW+TBs54pHLBFpKJQdChXq",
-	"SKqFxzgzYiVDHWvlMZ0yqzVbcVUB2uz2TozGwfmc8oV4o+0JIaY+n4QvBMJeYu6LEEz/tkAzDIhQIXJP",
-	"89/fiURwK6JubJfNF/JaKGZvZLiZEOg9btlKG8u0wte3hu1dpk519EbbH7Way0WWNgED+gd6Filbclh8",
-	"Rk1wP3wU607YjLBsOEwzlehoyBM5/CjWsK7vzt6cvn15eXR6cvlPr/5PBU56FZcnLAEBAP+Zxx/Fund7",
-	"0uMtNuY1vVjfkrfeYCl4JFJkB//yit6FiZgwlYmVWjkULLMVV8NU8AiaMuyVrYQxfCE8BkRv+EowbvDv",
-	"Kx2tnxgW4GvBaOANUvFrJhG5Ns2ENzDhUqw4jGXXiQCUlVRMcJy8bENyxDIlf80EkxGbwz5ZSuNg4crc",
-	"iNRjPDaaSUUg4bo9MSzWCxZLJe4Hya03KPcfvID8qw3ViRUrA7sayQrGkPAz0tzAGyi+Ejl/G1THi8Sc",
-	"Z7EdzCZjbwAMglskWfv0YOANVvyTXGUreDr2Biup3DcvhzPfxMjIdCTiLozhAyYjj529e00cR0S4S9hO",
-	"sBfAggXfTo+D3Rlt8OnhU5akUllc5nDJUx7C9H11I+0SuLNJeCiMx4JvA7bD8SMWc8v4HDZWJIinsZXg",
-	"iohBRuyGG+bG9hVu6V3YDoHvBx4sVrAXDI0AZFsRMSMWKxBXTGklQBrcLGW4BBoXq8SuPRaMAmw+GgUj",
-	"X8E2IqGG7DcV3N5IFZnhrzdC7Q+fDqd/ucrXJOF2WS7JCrEWbSQKHsdv54PZ+Wdoa0UKvfyy82Lm+6Pv",
-	"zn8Z7V2c/7J38d3ffX/0ed+73d15Mdvrf7r73T8MvCadXeBavxZqYZeD2fTwKa52/n3iVQc+/8X3M+C/",
-	"Q/ycjvHjL8f09Yi+Hr2Ej6fupafjQ/yY/IgfL/HhX8bH8PHs+zF9TPDj1dT3s8nTZ/Dj5Nn4le9nUzfW",
-	"dIwtpuPpM/o6pa+Hx/T1KXzdH4+h6SvX5vjZMfx6/Io+jo+/H9LnD/Tx0n09/tb3ff+iCzfe4NPQ8fBh",
-	"i/NvJFiPNQnWiV1m5EIZj13x8KOJuVkKA8TkSGsEf49GBQ0OnFRt76xTlKfZ6gq4jrE8tUD23LJJHwdA",
-	"odPNAO7Y//TvTi5wqqMuHuAEFggYGbl9/vSAHb3/8eSExQKIyzCuIhbJhbSG2LlW8ZrJyDADOLPaV9TN",
-	"iB2pNdN2KVKGQgb2JWcH0ykLcmlLIwXlEtDSNfcqvwon0/3urSk378rKhnl6sGm/HA3/lQ//Nh5+f/F5",
-	"4j09uL2Dxpp6A81kUH3FWG4zM5gdTKeE8rN3r7tlZqKjJwbpTKgI+C/wS/oxyNI4IL3PiSj8ZbfNpme+",
-	"4orxK6PjzAoWLK1NiPvBXybAfvW8UICm44Nn3RuizcIzI1Im1Vzfg5ufvXvtqwo/Jw1t10NmDnDxKntm",
-	"sKr5ZmquP05gtrcHStJklKT603pEitBICbt3PekmjURHZ2l8f6Z9/tflxfkHS/+fJhfn783Fi9kesevz",
-	"8/Hw+6PhMR/ORxffzcpvs9HFd75/sfNihj9efLf74u/nv3yz9+J/+P757Jfg899vL/6x9jT/qyEKXnwD",
-	"wuDFNxVx8GL3O3zhxfkv30DTnRezb0bf7b64W0iMD57VqP7Zn1KiT0pUdw9QHJAmUl6+czZLj8oe2SxA",
-	"2pLjFkjUJFqZ8rjdUORDraxQqFPyJIllyIF/7P2bASZSP6zz3sP6P6RiPpgNvtkrT/p7ecu9njM+AFfu",
-	"l64e6KnZo0MBasNtFtdjGWA7QZ8hINgF8Vg5dXzKmW43GO7NPXc4wbXGBkMZbdfm5CVB/wOPfuJW3PD1",
-	"PTEPWimq/s2zoROsH0ViWSrmmQFWCYTDDqbfOxYKPDMVNpXCdB4VXR90fBERtGyfCwHDwq2DN8hUKni4",
-	"bB8GXV+hzmI6S17B2DxcimjT2D3vb4Dh64nHDT3nMgZBlxL+QJwsBQt5HD9nAcEZMMPXhi31TbkpqfUT",
-	"gxaKVPHYPCJRvRO/ZsLYexLVqmV62riNG5aqB1iBu+1bHolzFOGk6uFLkl7J5X+S6kSk8frRVkBH6y9f",
-	"BWlg056ZprXsjUbOfym7d457NnOzt2vm57/5AzT5UccdpqiUAEUbCa6j0vZ/vn/7pmkPg+c1hHMGrzF9",
-	"9W8itL22R2xWtKAh6+3uBChTH5W+UcdSxC0r3Rx+pE2qlQVpWRIN6GceM1m4ZBzOBICDRMSgmEYi7kMl",
-	"39hnJOZSCbbzUawN4ynwBiOGRigjrbwWu3fP5yF2SmsttBLs7MPx8BnhNtJhBkIf1ImgSXMBmXSX3Prq",
-	"KhX8o3FCgcCk4WcOX7AVdVqxGCNyPNBi3LK4X3zF2UexZqkzp0IrqRhXdDSjYx1ii9Tux9iaL8WKq+iL",
-	"N6db0FPS9xuEmIqYAwV4TGk1BIXOY5HOrmJRHp9SZlN+LVLEKhzT7rB3P46e2KZg5LgVYzUh4GFIOaDe",
-	"gjpracx9x+zSrFPmKFZaw9IsFo8maI91eiWjSKjtiajFG7m85NFKKpbqGO0WxQmyugYmm89lKGEFE5Hi",
-	"ptQKDUFfifx/xsUNUxEJZSWPTUE8AFyQQxcgeI+F5xOnURW+gO1xXaKQusj9JiKH6WuJF3ig+JSIkKzE",
-	"0PnQyEigGpml4jlTulAJndEJlhldRI+F0DfaHutMRV+Gy9wrNMcuHubQBn0WAlZ8ksai8Cg0PxRjQJLz",
-	"WAj7WHh7C3LsnlSIEIKw/qD1a542XcwHk32PcZLmGihzwn6WP/SqUuSRlqZ4rTgRVTQM9NXGOBZAvRJ2",
-	"if7EozjWN80D48H4EACglxDFyOqLxVjy607nnWuArNr1+yDSoLDkkg+NTJuF94yvBCOzdKnVHYwP0fPG",
-	"2U2q0TCIkOnUVweTffeohp8S0Y+niJzyhfhiNSRuRy1sPKo1oxyAKr7usOeh66Du2N/YQSMOoOrIrLrf",
-	"N/bR47V/ICWELwQZiRG7QS3uw2uEKcB7lWgAdyy96/T6WHzrVEfmd2Pl85z1phXgsLG3rqCIW8+FENwH",
-	"rHbwwgPZHTdFZLCdoDOcItj1WBEu4au6ubIdHgGv234Tp6822Tjdka845T0xLBI8iuEsm3BjRMRulhKU",
-	"UOurGy5BoSHeCXDHIJLzk1zOTG+4YXNhwyXQ+06Q/2wlnBJ1ZoPdx+Ov78Q8FWZ5jNa8r1DQjdVwxL/D",
-	"HikW0tgUjr44qjMiPpBylHdaAyLJrmJpliJiVrtlxUmZDislKydCgI0ebVEIT197/v7ZRUk0DuArF1lC",
-	"Bm9eOdKCioOWHB2XR2X0sVddhhsP47+Ja//Og3ceHwLY/Got4EHkpoPInd6bZ3MnGa941Jawj02FvyOR",
-	"SLy+OFo0Yv02saDuc8JWXMsJmIfzoDhR5jwohQSjkDsvj8QDwVVYJxVfCSAXFzsnfJXzUi/fxVV2BoJm",
-	"qW92c1nWIwkfU+xg3M3vSdsiiE7UaaoXqTCmwTULmY6v5edsjDKBPawU+QxaB0B4I28kFUvy3m//kBre",
-	"BjShr1VadpWZNWhStkfLAvWsB2lOOwN1yhE2jQav60SkSC5mViqWvnKaZaE/NjfE72I3dBPy4zPaRycn",
-	"t2jdSn5rLTep9U3O90grfaYARJ3Kv91H26Y1Xl3JRaYz82Nphm55HgVPRcqs/igUxgWSpynhMmW8CLHv",
-	"inpXERMSN9ORAxAhmbEfqEvYdi4anuRNIodGhKmwdOa/0hjoVSST5MBWjeZIEU5h651E5UF9dQsbwUel",
-	"b5APiE+JcwG0uG6uFjZHd4663tHf6FqTXlx1I8nPxuP9ELGPfzqDh8MbrkeBtgqycu9hHdiv3z0/U79e",
-	"6ZP0WLkw6HVsYenxNkaS6lAYA7vzlbLSrr/UhVGL/3w4u7uMckN7HobbDsB9HOwVc6RYtflcKmnXPwub",
-	"yhB/cqEOUuTfrmUOorRiZe7CzalrkXcNoLpAPp6mfO0C5vKYzvPKEBfFmy6K4dYb/BgLXvRVOeDyKJKA",
-	"dB6fVgCe89iI5qK8+sRDG6+BQxhBfnXjMYpZEO6Z0bOW853tlMENvgry8IaA3eAZANWJG2kEu5GRIGN6",
-	"CNDCiotrka7pZLnrOc6Kxk2XGOHOcGil6nTnu3jr8Zg0jfqqFJEWnQHJdGS3mplQJ6IG13OmsjjGsa8w",
-	"4hsfmCq4o8FdiQrQBYl5CshthKR+woDPT5Nj3//0l+OLf+yM5MyjbjongE72m6U2gnG38jAdhBWdfy2z",
-	"g/FcvAYsJVoL7p7GZrC/q/w2HdNvXa91zK5B3/lUt6Bug2kCzT2I8xYduHqDaQmgN8fyuoIroTAQkaVi",
-	"pa/JMtXKO2jmFXgbiOo0FUgsiN6bZY3Wb7ghOkOjGS9paNOSb4cwr5h5F+qKg30dWbnobeWUFfwCqUd8",
-	"sp1Aiu7cuL9uyIsb3UkB1GnXJNDoRvEz7alINY/lYokUcc/1a80r5VZcHq46skaIpRpy4KE/FI5bh2wl",
-	"VWZpH905eGO+lUCwYg4lCF14ONUd8w+1sZeJSC+XXSuiszReM3gHOOjZ+5c1SClGqASVMnhgqIhbfhkK",
-	"ZXsY0EtuOaPnTKKmM5ci7SSWSBiY8mWeK9Lqip6zWM5FuA5jga5XwXbenb15c/LmJ4+9+peTD69eeuw/",
-	"/v3/7XYOsUiyS/ixE9SfTs8YPLwLzqXgsV2uu5mt87EkWsdPDKNX2bVIIxlaJy5kzX4hFbBgeB8GawoD",
-	"N/iV1rHgCkbvgvyM8jtJVdoIu4xicWlEqFXUgeH39IAZqUJRUm/uNdkZA+wKpNvullywuul6dopUjN5h",
-	"WuWI2bL3j1J18VcdMXhCnijFV6IWMoTxGSxJxVx+Qv3RuSWYVJH41Ik1wIIjy8twmVuyG/M5/pHt7+9/",
-	"z84+/Ij+pdwAgyh0QQLU2Cvs64BP54db8GuBuZv9EGRGXK46lu1VosMlW8k4lm5pa2N/xfLFmrT+js0i",
-	"9CLlyVKGLH+pE3BkXqY/xdY4zaTwTy11HBnKUW6lgmGOYK41t4aqq8V55tMdsgc9nnzVjfUsjbdMUvMo",
-	"3b+WPw1dn717zaxYJTG3YlamgqEjItiLUFTtfabowtuAWf5RGLZTSWcDdVdFzDWgvk0Av0EvFbyh+5Pc",
-	"o3Xuwqs8idTf/hyonmwvysG6UzKjjEK0E+5aPN1t2YIsSmZak21Vam/wrM7N6NWEW0soVei4LgJ6ZGev",
-	"BtFgnvfkf9vst/o231ZN2f44WdWQOraMI/g7FEpc2W2XywHYi+pcv/zvoaz8qZU8tFbyn6CIPIj2sVGR",
-	"SK2ILrm9rxYBRy0ulUgpdb6uRzhjy2+vwNw58NfpLX+qKn+qKv/FVZV8u/8WystraTqMXnFehGeLnZS4",
-	"yh3bvKqje5iydafOYbXl8SZrHAySh1cXwfX3NaIgpF5eTSQvK0Rjd2KyaXdvoXTO4xi21WWoM7Utbrs3",
-	"ej5Y//Y2AhNqLpfS3mu8vN1KGnOvhtbGl85m1SWRsdeKOVmuxNDqIRpOpfoaa5fbk+0Jd07Gay5DHfKu",
-	"lXVhl33m4VKhEypbAUQ2lYuFqBtOe7iKa9w9LHG/r9ubG62S99i4xabb4t0sbRww7hBn/eZL7Okem9CF",
-	"Kh1TotL21un/DSKoUSPgP9E+DUQo4x6NDmXwkhuXB05vPs8dRmj+h4EoHp+EYRkBm5OgsTrB2i0mW4kO",
-	"MkRO3EcWbYp2sb/bknPRu7fB9u7Wqm9blfB1u3ivBGDABR71rFbfWesovuFrwwLgRZJbEQVMK2ayMBTG",
-	"VNFYvHD/qXdN+T0qK12HV2VEmFl5LS5dkt22x/lqUzeBrdv2ngB/zNIUiK157kP3LsuUlTEJV5kay5JU",
-	"X1WpvHLKQ+0lXIrw45fo89hxboXUSmxthIRRHR6/ZFwX7Pmlw3dYWO7U53MnfHXTXcfxCoTYIuYYrmgS",
-	"DHc1ndu5U51/7zJDVZRoqWx+zNhMyAUouZ5bqrGddNpHg83Vb6/LRlsPwf6bKqfuBLK1fuq28yYV9b7K",
-	"TA7C1jIPwQ6zVNr1ewDLxZ8l8p9Ej2kHIyvnlWiz5wzDpDBULCiDnoKiwB7FsZSlwVyQVDkbN9ytB3+9",
-	"p5CpHrMSPLtj+I9ivXnsIiirNTzF1B1lcPprVzV16iCF3I3yGoHIsrBd2ePS2oTii6Sa63Zfb/MAVh6z",
-	"a2nklYxBq4XTbB4bgf5crtjr1z8zqeYiFSp0x5EZu379+mePvf/pNVcLOu/mm9sdaIswZRBMTjH56fQM",
-	"jzYuijzVGdZCdD5NijopIs19ZRo6t8foSM6siMVK2HS9C5o3hW2OfOWrVxiFUgTn5nn7ppk4v6D6TpRA",
-	"z44KfxHP7FIoK0NuBWXd+8oFKgZbBuEFeaAohkFSnQ+iCERulTx95eKrqiCgyhTyFOMvrrRdYmqt8Sh2",
-	"YsnjeZ34KA7IV2UlkDqkAaNBqIwB1U6i0lPjyaxiEiEvGVtkyPt8RbVUy1g9jNNYCa7siP1cFiDpCOpz",
-	"+icM8JwKy/hqy2IGZdP9ETvCEgxlpDWWdVHa+irlVgxjqrRVWfd6gd+bJbc4JWkNC3lmBNtBaLA3r7rW",
-	"9L0I3vIVUKbwGsnLmBLujEpOBux6mFqY19PxVfDZJ4XRH8yYPxiNRv7AY75T2ys/3gZsp8ih0AntxF1n",
-	"TRJuzQwLXIxe4KudItfaqeVYk5eeUsOgDOgL2I6rgJxQfDxWl3NVj29SaS0Gkunu8scu4J0XBsldxPIp",
-	"X0jlyN/lDaHuarCaqVfk6GImPBUBZzuudimbjHeBzKk+FGXxwkKqhQAyqifyekXabmeZ777EXl8161Ll",
-	"IXCeo24jY6FsvGZhzFcJlX4hio8AOCx9XiQLCOBqRE2GTcdjF4qsnBnYJV9GLrGAxyxAERcgrk5UklnK",
-	"tpo1M92l2VQXKC/QianwHpVV5cZX7XpBbCdcwjwty+x8+Ay0PK7Wu89ZtVQSifpm8SXiGdvVBSrRCDgq",
-	"U8t0WhaJkabMwPMVzSzf5636nu3Mu1ZBUcBPXlTUVzsSsVmvJArTrI7fV5umVXhn5KsPGMiJq4Nchfh1",
-	"XsL7iUOaKQm2mUZXvPzE+MqhOMdSWd+WhIN0kqFCzPQAlsIJDY9lKhbG1CGhRCwgQloUIsYZbPR6ldkg",
-	"3/+1+rQBbhqXZ4q+DBTUjmewncISHT0xnYV5nXk7aFbNDIh3uy++kord6BTl+lI4dBJSngCq0IDtYl4N",
-	"XzNpGc41iblU8Zqs3lZaKvYrqfTOf/z7/2VHJxiLTz/kZwCMkxepIT1mMhqPxqA46UQonsjBbLA/Go/2",
-	"Uf+0S9Ql93gi97jcu57sYVd7vGLhXHRpen+V1sPIXZx/bm9jaG/Dk1ZTNaGq7u7cQVgDbchX+W9PTLfp",
-	"cMRIduXvARUBZxGRU5L+JlJt0GjiK2lR3Bgh0FdpU+gyJPwVcvIkQgeQbUZmN4qMTsfj+4W8VwK5z9um",
-	"4Gmh3+aHvrb5dnI4HY+7DbT7WLy+ZoHdH9967XHGxTjlqbI90rODvoEm33cNdLF14H4Tq12JEPSoRhIj",
-	"INEDQnlX98XS7FWysLHJ5O4mtTQfbLR/d6OyTtatNzjcBrJ6xSdstcU43RlfRUXzu5pXqvvgSbHInWkZ",
-	"5FcdaAe+whdAsYNiz19AP70sYQ8jhsl8Zzpd5yt9DVID5ckT0+YELnbaQyWqEhYPcg5+0kp4zGh0EEpQ",
-	"uz+V8Wqgo4Pq6UKhqcJAoqMR+1DES4OYsXolw+cscOHNga8cayK9hYK3UWbdAD8mRoOh4lh73sXHA3tR",
-	"unjfqTq+yrudsXHQxVxqMeeuvrYw9gcd3bdiLo/jnwtbUyUrCydawx0ZtwDuappU6RtQWRxXIsQHmUkv",
-	"Xd14WG+tBA7UNQ7oGluOsuHaiJ6ht2YsnWkqt3Xrik0zcfs1fHwT0l91oxvPfXkYfQUpRU7B/r3R/rYL",
-	"4XeOM/EeZSHQtt+TqJXvHNxkDtB7cPp6Qdo/uf0Gbk87tZfpbs/nG0EdvRpgO0TKI9N6ZoTLdU1EOiQy",
-	"xoNBpG8U8dTDIekWOVsvuLNj/xuuetglTg8PFnBik/kZHZRZX1Uvfdihix2+3T/6dnr87fS4+3aEb6fH",
-	"1xNnHygrmPpq80URI3ZUprIBMK1jMKmldJ4gG/iMnV8EIxZUA0LwYDYuM36gK6zFhKfxK9BjM4M2nC4N",
-	"toxLrV+wdN5NRuUre+62jduLr1V662F6k2k1qm6/Ees1+Qsol+UdLI7HnlfzcKZbMrEi22YyRTW47OFu",
-	"Nrh/eDXk+7VeDg4BFehh2eI2ja1ZZblA/ZmsWGsB3tmeMbbKAf/JGjewxpcNmzgIVWAyiY4qbJHWoIcp",
-	"5jFNnZzQmcWqpT6xoH7uEMBYJeQJ5GbzWOicr7HmkfMoGDvy1Sm8yVPBdBrhHQZXa2eOssAgZDRi+Eqo",
-	"V4Ii9shv8NwZnUzg+SpwzrzAY0G+K+DvylZ01pA6Iyo7LabhKwpQZkWfwK4CUCWDkme1b+cpgoXroXvI",
-	"wOGh7Y5BpNuSRG9kYRcXfC0NsEFzfw6IFxd6d75HV9V9PaN0Ds3pOPdXTvJQufNGaPt4dHDQjksfZGYI",
-	"X1MeT9qRibOBS3hrBATOBnwyHg+fjRdXFTevC9mm58XdUTVOfnDY4OQU2YzGiyorHs6TZ90xjLPBdDx9",
-	"Ohw/HU4PP0zGszH896+DzTKhjNgdnOgbPqhIiV5hcFF6DiVP5DAS18MuMIeTQZPF0+S7efxF4eM9vA+/",
-	"R3d2Z82xnEvAqm/P6xsVV3//nH66lQknv0BmW+HQLAb6IJIB1qrBqCsSAb/2y4O9zzLqV4/fkoCp8/2C",
-	"35cZICthOWx1j0kVxhmZ84NGkHBQuFGqXBbZKXpldFToojavteRhKWGdWazrXZVMmP1IuY6F5+IAFVoZ",
-	"1YrZu8IavmpX1ijuquvXTL9EJz15+QCc9g/DTIuMkConHT9rcNI/Fte9l2aNkZ79mvXv3KZ8MD64u0VR",
-	"9B4aTKfbwNWu3PPfg5v/JOg6mRpDvyc/33PRpv327ffOoc8WKQ/FPIuLynjI0GfV9BVjdZKIyKnvFKnr",
-	"RALw0J9Oz5zlA7i4SbRlO8HJmw+v3r07O/1w9MPrV8Euc7X3spWLt2GcXcmILvPlWMEv4RKvQqf+djCa",
-	"Qxu8c4MtdZZSnJIbkFx0ux4zGtqmmTKML7jEi7/RcZvKUDyn+sl00SUo8j+dnuVFURHOQrRhqRhjvVb0",
-	"DGeH4ym7EnOdCobV/+E04fBBaXvSNmt9IoLIwuMCXeBUYhg3zGit4NNFSi25YTwMRWLhmKTtEu86M8/L",
-	"swUdXjJDyCf2CD2tVbhMtdKZidc0FJWSwihG6IxA5mrNssTYVPCVr6BzttNfacqr1Co6mE53R+zDjc4p",
-	"owg9xeAUxCvZd/CGjVjwa+ExrZB488IDgOow1cYUFZLRECbSIda1Fli/SPmKYrvQ15/ToQuQUoTVhVT5",
-	"lHrKaF8JDP4pvei4icrwtNy0dTjeZ72lIIGCXVAtrLKv8CY6WE9SFYAYFF8VIe3LfAJBEScfYFwGxQ0B",
-	"olPBo2I3uSkgBUEndJ8E9esCGGp9deklLhz9MXWTPOS91BQKnaMMRN9aCNbj63vrcNNq3XA4lbsx/hSN",
-	"DyQa73P7peBRWdi9Xiw56bg9MnoOX7BKPZaAIub5kPdPepvoMS8Gf5vnmPTB7rZ5nsXSln+bQG7eVrkZ",
-	"3EpOTZ74su0cAJa+GcCzFvzGyjhGAbnVdaNARVvD7nJ3toH8vswgT4zqvyo0R7lOc45tcxwUdy0Aaj26",
-	"TbSeh1QI9MeqTLmVftlRz/pBVEzXr7tdYgdwVlPudrdTN/MQ7j13R0K/tnlkPualA3PNYAdjp+gnnVmR",
-	"Mrout6xjFMurlKfrXRKiV5mMI1DtfCXVcCVW2rXERoAbU5p9E5EaaYCjFXHmpCOVD8pa57mdwIXLjtiR",
-	"0xRcbdvnjpgIgiVPEqGMr+oqGCg+wKny+VGoNwV21DWZyuURIPp9dTges6DnEos7Crd3qwcuCdQlZX6t",
-	"rC/2cpkseo/NXE1IveOGDZAOxRh/hECq+i0o22765q3gD7TjiXqBknq3D5BwdY9WuEBOnndxgs8uavh2",
-	"SzdTxRDoApnQ15KXh/Rc6QS68WMnFp9kmFe82AXlPBJpEdANBzhTHlCKvAAslVak3MNI0IQ8+u7w56s8",
-	"maXlAA+y1Pm8yduExnSMmGKVO09c+RIye+4FhQu+7sj/dnqc38rTMjVW9uv9dHq6juXlNk6g39JZRFm5",
-	"q4Sib9sXxeTHbiId1D3KlLJCT3Hupsl4S3964ZNyPo9xnuN9fnFbz5trQ4QP0Vk5mRwinXjV3FFHtYfj",
-	"DvgOvxS+yeSwgHALj71Xe2fa+c7FvZQtR3QbPT24Zbbmxx3XDP0h/PpdF9c8CG/+ocoDK9uB7v9Cstqe",
-	"E1covJP9UvRfaVt0rm09d6y/iE8vzHsutTp33ZBJHe8pw7ZoTyvc/EXznes4XnmMgrexhjYmDZJdMddj",
-	"nhhqu+thlCyGID3P02vyKHwex0W3ZsT+iuD4iixqdUf/E6yktYgFZUSnCLSsyISmhBtV4gzgxWraOC/z",
-	"parZ4z3O+/eVdNj/Av77SdV/X9DMeV+C/7g3fX8CrK/hQ2rk0je9NM2c9/GWfpoy8zzPPfgSL/jBdGvu",
-	"WEns3sgfHf7+wM7wRwx7aji3Sz0N2ZFMHX+qcMicnJ0gdDnnSN3VrOvzC9h2ef75+UUtJfz8AkimujEa",
-	"tJZIM6rQ6ijUK6IyAqLJdk/qYVRFqvSozBfHgzaA1EhRIvbr9OUW4y7qGLpkGQdxu59WHoWeY5StgeN1",
-	"roYXlFx6RcvLGdqlaGS4rGvwpLzjObgo7+46KuRWu6NT5w5oZn1XWruwttuL2/8fAAD//w==",
+	"7H3tdhs3kuir4DCTYynbpEhKcmz6h68SW4nu2o6ube3sXbWihtggiXUT6Gmg9TEenbMPcZ/hPtg+yR5U",
+	"Ad3oL4q0lFEm45yTI5PsBgqFQn1X4XNvKpepFExo1Zt87rFrukwTBv8+yPXiA8su+ZSdCHpJeUIvEmZ+",
+	"UflySbOb3qT3ccGIeY4cHB8RrkjuPRj0LmmSwwssy2TWm/SoeVThmJVnb2+D3hu+5PqXXP8ye0/FvDZR",
+	"Yn4kMtdEzkgGv3vjx0xTnvQmvWWuNLlghArChWZzlpFZJpdkRLQko+GwFxSwcHFJEx6Tv+QsuyEpzeiS",
+	"aZYRmAkAekuTmcyWLP4/5pEqPAf2PaUzLuZEL6gmsWSKCKnNYKodPr1g1Re5Iks3Ddm6oDFJWTZlQveZ",
+	"mMqYi3lAKFFsyacykSIgMiNaSrKkwgNabXcuDOeB9RzTOXsn9REiprqelM4ZwF5i7osQjP+tgWYzIUAF",
+	"yD12379nKaOaxe3YLl+f80smiL7i09WEgM9RTZZSaSIFPL42bO9zcSzjd1L/KMWMz/OsDpihf0PPLCML",
+	"ajaf4CtwHj6xm1bYFNOk389ykcq4T1Pe/8RuzL6+P3l3/Mur84Pjo/N/ff1/PTjxUdieaQmIAfDfaPKJ",
+	"3XQeT/x5jYN5iQ9Wj+Rt0FswGrMM2MG/v8ZnzULUNOOp5lJYFCzyJRX9jNHYvEpgVLJkStE5C4ghekWX",
+	"jFAF/76Q8c0TRSJ4LBr0gl7G/pJzQK7Ochb01HTBltTMpW9SZlBWUjHCcfSqCckByQX/S84Ij8nMnJMF",
+	"VxYWKtQVywJCEyUJFwgS7NsTRRI5JwkXbDNIboNeef6QX8Zc/8BmMmPtWIoEu9aRYWBm+jRjl1zmCqjt",
+	"BWFCZ5wpIpOYGdCpQPh5PCCvl6kGCqEXiglNlKaZVoaqzUCCXTGlDfDczATE3At6gi4NvBcIkL+SJb1+",
+	"w8RcL3qTvZFZhdYsM6/+unU67D8/+zwKxsPbvvfv7Zd/6gUtewFLBr7dXPFru6DUHqguAJHf+vDFbEbz",
+	"RPcm+8OgZ1gj1XBY9dO9XmCg58t82ZuMh8Ogt+QCP40K+Bz7KmRKE7YjzZb3gmy0ErLRGpC9lTFL2qgY",
+	"fiA8DsjJ+zcoBVgMnItsRTuROUTRt+PDaHuCTHe8/5SkGRcajt50QTM6NSQZiiuuF0ZiqpROmQpI9G1E",
+	"tij8SdhMEzozzC5mKGfIklGBB5TH5IoqYucOBbDZbUOAURhGgTlA0U7UV8wcAM1ioth8aVQIIqRghsCv",
+	"Fny6MHyHGdINSDSI4PXBIBqEwrA2VDRAJGaM6isuYtX/yxUTu/2n/fH3F25PUqoX5ZYsAWvxyoNKk+SX",
+	"WW9y+rlC2S8nYTj47vTXwc7Z6a87Z9/9LQwHn3eD2+2tl5Od7l+3v2uh/LPAP0Pj/aew2+5z9Uid/hqG",
+	"uZGJffg7HsKf7w/x4wF+PHhl/jy1Dz0d7sOf0Y/w5xX8+P3w0Px59nyIf0bw5/U4DPPR02fmy9Gz4esw",
+	"zMd2rvEQ3hgPx8/w4xg/7h/ix6fm4+5waF59bd85fHZovj18jX8OD5/38e8P+OeV/Xj4bRiG4VkbboLe",
+	"dd/K1X5DGq8k2IDUCdaqQkTxuVABuaDTTyqhamHYZOZIa2D+PRgUNNizmk7zZB2DjpMvL4wkAB5qyJ5q",
+	"MuriAKAItDOAO84//ncnFziWcRsPsEqEEfo8tuf86R45+PDj0RFJmCEuRaiIScznXCsUsVIkN4THioCM",
+	"0DIUOMyAHIgbIvWCZQQEvzmXlOyNxyRyGhDOFJVbgFtXP6v0Yjoa77YfTb76VHoH5uneqvNy0P8P2v+r",
+	"lT1P927voLG6Locr6fmPKE11rnqTvfEYUX7y/k27hE5l/EQBnTERG/5r+CV+GeVZEqEubtUG+Ga7yaYn",
+	"oaDCiGqZ5JqRaKF1itzP/EtFMK6cFUrpeLj3rP1ANFl4rlhGuJjJDbj5yfs3ofD4OWrN2wEwc9AqfPZM",
+	"zK66w1Tff1jAZGfHKK6jQZrJ65sBKqcDwfTO5aidNFIZn2TJ5kz79OfF2elHjf8fp2enH9TZy8kOsutT",
+	"o58c9A9pfzY4+25SfpoMzr4Lw7OtlxP48uy77Zd/O/31m52X/ysMTye/Rp//dnv2L5Vf3b9qouDlN0YY",
+	"vPzGEwcvt7+DB16e/vqNeXXr5eSbwXet6lFNSAz3nlWo/tlXKdElJfzTYyjOkCZQnjs5q6WHd0ZWC5A2",
+	"yXGiWJdtAcNW1bIXxuKbSqEzmXiwmHHtPAFYbcCa8QwP2o+IGf1obQ56t8pxDVt1PToMw+vvD3fOvvO+",
+	"NNQFX7Y+2Kbp3xq4VCqFKl1DNaPTYIEJ0LVpmiZ8Sg3mdv5TGfRVHUu007H0p4zNepPeNzulV2rHvbnT",
+	"4Y8ywJVIahsBf1U7aMDCapqsv8OLRbaiLqdVtG320rOQr50wagfDPrljDWk4A/BCn8frvXP0CqH/gcY/",
+	"Uc2u6M2GmDfaOphEdT+GVTg+sVSTjM1yZUSIOVBkb/zcihYjSzIGRl2rW8OOgaY2i82bTR+GwTCz+xD0",
+	"cpExOl00HRd2rKnME/R7XJi56XTB4lVzdzy/Aob7E4+dekZ5YhSADPFnxOyCkSlNkhckQjgjouiNIgt5",
+	"VTIrfPuJAm9aJmiiHpGo3rO/5EzpDYlq2XCTrjzGNa/qA+zA3b7YANUcUG1QBYaHOD7i9KI0kynLkptH",
+	"2wEZ33z5LnBlDq2RX9Wj9E6C6Drn7SfH/jaxq9c3JHTfhT1wT+PALW7TDAEFfx7so5D6f3/45V3dd2t+",
+	"ryCcEvMYkRf/yaa6008OrxVv4JTV9+4EKBefhLwSh5wlDY/yzHyJh9QIcDr1iMYI5YCofLog1NhKBgcp",
+	"S4zCHrOkC5V05Zgxm3HByNYndqMIzQxvUKyvmFBc80u2ffd6HuKkNPZCCkZOPh72nyFuYznNjTJk1Kyo",
+	"TnMRhh8WVIfiImP0k7JCAcHE6ScWX+YoysyLbgByAqPd2W2x34SCkk/shmTW9W/e4oJQgSYrmruALTRH",
+	"HuNovmJLKuIvPpx2Q4/RDqoRYsYSaijAqIqibxTdgMQyv0hYaVZmRGf0kmWAVWO+3hGbeRz9uUnBwHG9",
+	"wAoi4GFIOcLRoiprqa19S23jqjNiKZZrRbI8YY8maA9ldsHjmIn1iajBGyk/p/GSC5LJBPw5hdng74HK",
+	"ZzM+5WYHU5bBoZQCzJx7Iv/fYHOnGYuZ0JwmqiAeA1zkoIsAvMfC85HVqIq41fq4LlGIQ7gYH3Mw3Zd4",
+	"DQ9k1ymbovfcDN5XPGagRuYZA8OymB233mwzhDMfC6HvpD6UuYi/DJcugjmDIR7GaDNjFgKWXXOlQXgU",
+	"mp92wbZZwph+LLz9YuTYhlQIEBph/VHKNzSrp0PsjXYDQlGaS0OZI/KW/9CpSmH2BFfFY4VF5GkYkFeQ",
+	"wFwG6iXTC4h9HySJvKobjHvDfQMAPoTxTMPqi81Y0MvWQLN9AVi1HfdBpEHh4cZ4L7p8i0gvXTKC7vpS",
+	"q9sb7kOUmJKrTILDFCCTWSj2Rrv2pwp+SkQ/niJyTOfsi9WQpJlhs9JUq2fkGKq4n7EXQEilmoSycoBa",
+	"zoofdPdTRVaO0ZFh8kBKCJ0zdJ4DdqNKjlJQS6kxz3mZK9Ysvct6fSy+dSxj9bvx8gXWe9NIxlk5WlsC",
+	"z21g0102AauZaPNAfsdV2UNkK2pN/Ym2A1Kk9oSi6q5spvKYx3W3izMUq3yc1uQrrLwnisSMxomxZVOq",
+	"FIvJ1YIbJVSH4opyo9Ag7zRwJ0YkO0vOMdMrqsiM6enC0PtW5L7W3FiJMtfR9uPx1/dsljG1OARv3j0U",
+	"dKWlMfHv8EeyOVc6M6YvzGqdiA+kHLlBK0Ck+UXC1YLFREu7rbAo1eKlJOVCELDBo20K4um+9vdbmz1S",
+	"M8CXNuMGHd7UM2mNitMI70DugR9KXWmM/11SHu40vF3ejMHmvbWAB5GbFiJrvddtcysZL2jclLCPTYW/",
+	"I5GIvL4wLWp5qatYULudsBbXsgLm4SIoVpTZCEohwTA9NHBZo0ZwFd5JQZfMkIvN82ShcLw0cKfYZ2dG",
+	"0Czk1baTZR2S8DHFDuQj/Z60LYToSBxncp4xpWpcs5Dp8FiR1Cpj8EblQmDMoGEAmifcS1yQ1I1++4fU",
+	"8FagCWKtXJOLXN0YTUp3aFlGPetAmtXOjDplCRtnM4/LlGVALmpSKpahsJploT/WD8Tv4jR8AJ14A3fT",
+	"A2hLJ+/fGMrlwmArzeQljyHLy+rnqZTJ4BHR0TzXjy93Hv10WRput3kapL3KyqkLgkfa6RNhQJQZ/+sm",
+	"xgfu8fKCz3OZqx9Lr3wjEMtoxjKi5ScmIH0UA28p5RmhRXVMW8GKiAnjwFsOLIAAyYT8gEMaLmQLWVD8",
+	"pryv2DRjGl0gFxKSnYo6MAesH0MAirD6a+civB+qu1u4TD4JeQVskV2nNiLSEEJOS67PbuOWnbO/k5VX",
+	"OnHVjqQwHw53p4B9+Kf1/1i8wX4UaPOQ5YKpVWDvf3re4rhBGaINSLkxEIRtYOnxDkaaySlTypzO10Jz",
+	"ffOlEZ1KmvDDhSF47OIOLlu7maf9ONgr1oipe7MZF1zfvGU641P4ymZ+cOY+gexDw1mzpboLN8f2DTe0",
+	"AdVmENIso5iKUeY1nnpTnBVP2qQOV1T0Wmh0L1eBo1NEez09M5XxwCpIAaEWjsE0YTQLiDMNBtYjElih",
+	"PogzygUka+LnXMA3g7Z8VdpSRvTnBRNGhVvQNGXC2C7vD38ku7u7zwNy8vFHyA8sqgRiqllf8yVrGx13",
+	"tElZzKDhiQLqwliGzihPWiGUuZ7KZUvdw8/yykDJRIwunMabmmZzpjtT4iHr1aa/ltgCjYlCAFOKF+ia",
+	"KKImgOfWuVwuUgsyJYnNOvWgtdbMJyBIwKGGSZapTZY0itWUCOkkMlcmUqUxW4m3Nvl79Nog/KAn2HUH",
+	"ZiMszSsKAmcySeSV4fS2IhCr/nDbE2MguGK11chx8Nu521b/ozkY7rh6LjUax9xASJNjDyUzmihW53uv",
+	"r+lUJzcGOMUwk0cFBLOkmP1NyUkj3YdslelUoYhcQlVErsDrAAbMFVeMXPGY4drhGBumyi5ZdoO+rO3A",
+	"Ki8QTrElatZrBH7x1gQiW/kyHKJtU933IrerdbfQSaglUVOZsgpcL4jIk8Srz4QflA/uoHdXyZgZAjVp",
+	"zPtemc999i9/2uhsmQXAAb5aSMUKBmmWA7B25LG3Jq/fIw29LQv9rO2xP91J5G6pa1C3goKt+imHdbMW",
+	"XL2DAjFzKBN+6eHKFehmbCkvkZE2KsDqFV7BCqI6zhgQC6D3alGh9SuqkM7ATU9LGlq15eshLChW3oa6",
+	"V0b+rcsQqgjNGFVtovnPixuCyQcgXI2WqRaGHUAVKcoSFXVQYBvB3UFi7ScD0+7+kFVGXTHFJ5DvB/7T",
+	"Es8QkVNWyH6tT+qqT6ofnizpPi4fNNUtagRQuxmsPJoXUiaMCo8g7542KAdqg6Dw/dcmt+Zoo4ypOM9w",
+	"2Ni1buUqrL3Vw88r2jysoZfAoG2LOEwY0x+cld3g1FLp85Rl54usjbvYLgjW5Wz0VUXMK1Dev5A5JBOf",
+	"fHhVVcYhv7YEGauCURPv9mY5je8oTtixjCGTkotZwueLFh3PslHwKeIzRplDpcAaHOvJELOkO20wGf8o",
+	"c1vE9uUmHHpeVZsiaz3T6nx/uWKtYIKBSVBZqbNeQI3dJ0suco3qxJ3rr9uOBhlBhSjspvnr9valCnkb",
+	"+RXb+YWkZ2Z/ELo7h0Krc4sdM+MG1NGoSiqPA7jkhCwT9e0mGWutOe+D7kptSW3oh6g8Jtg3d8A/Xhuq",
+	"Ww2ullHNVlMvZPg9DJ16lSI+KVoQ2vBwLOMNKfBnmWfJDVLdRsQWU03Pp0zoDnvhFdWU4O+Eg+9vxpFd",
+	"NZAaM2WWfO6K7BtD4e8k4TM2vZkmDHIzGdl6f/Lu3dG7nwLy+t+PPr5+FZD//q//v90+hSdJa8pOljOb",
+	"fqRby/dLrZNsCUkEuyKKYRq8P5cnmOdpfm6+bcXLT8cnxPx4F1IWjCZ6cdNuiHkRpSeK4KPkkmUxn2pr",
+	"SvJKNNXGpGwEqm4oNpfQBvkJdkZCb85K2OHUKjaVoo2vfMAfiOJiysqj4jjL1tDALgzr315Tum0qQC1i",
+	"1hz9ExdttpeMifkF8+IEXbJKAQNki5M0YzN+De5bmyRFuIjZdSvWDBbsGTifLlxeTW091jlITj7+CNlu",
+	"zvMDKLQpy/hyUGT7GHzarMA5vWTQYacbglyx82XLtr1O5XRBljxJuN3aytz32L5EotO95bAwOc9ouuBT",
+	"4h5qBRw4pepuhKSs16LIllvIJFbYHatx4qG83mk8TUdn3TlHW/2lVTUX8i/psh3rVo9fo5VIgI3yKp3H",
+	"zNCGTWm2TBOq2aRs2AFpUdFODHJx5zPWOt1GRNNPTJEtrwnBdgA0al8oDD0qYjOKhzdIxqxwS8tdaCXK",
+	"Da6xbkuww1pGG3Y9zy2gPaibNw1ZYk9vQSElX63IVJ/wa+yr9VzW1ZSaMPRIuioNOmS2VbsbkvvixpOJ",
+	"7X6UtVSaBufCxmUWV45tNMXpYDDwRVwJs5aaJmtNXts7fDHwVtaBkk5lriZaNpQO63CjKhNcV2Nc31Dy",
+	"ldUWhrKBWb8uBVsAO1HtDP1/Dr3xq4L4D60g/gY64YMogit1OmMrn7fFf1crdFMptKGsjNi4tK/S2ZjY",
+	"31+XvHPi+6mQX7XGr1rjH0drdCf/76FHvuGqJUyZuAa263gCbTrDBk7D9ZzDslXXKfTIrvgp+B6t47co",
+	"wP5Cz6LtxOla8uLcrZisJyM1UDqjSWJO2PnUaO5rIqz9zLvJuk+6VSbOF1xvNJ97b8mV2uhFrRPfgVwX",
+	"zjCqlwDAl6yvZR9C3Vzcx+Fpj2dzwa2LCerbUIV81c66GMXKiFtNmbS/WI6lXhBGsT8xNAQHCFhMqNO2",
+	"IC8+F/bDmjLN0+k2IKgWiimWt8YwBZBfYtAVW4Yz+pyyHPeOAKQtmOxKsyjVeybyJViRGZ/PWTUBoYPt",
+	"r7AyXTHW/TjmynDBBux0fZMa5FeV9d6hb3THFWCkDVijLTI6xBYj6weNIdBV6+73G4aNDWvgSYfKDUrS",
+	"girbwQ2ffOESryCNxkyElfSorZS1q44ElZYpxAVVXkkP9PZexl1k0aRoW7W7LjkXowcrQuJ2r7qOVQlf",
+	"e8bmBTMYsBmxHbvVZXkfJFf0RpHISAhONYsjIgVR+XTKlPLRWDyw+dLblox8vc2VIRSb5ppfsnPbHmdd",
+	"7ui/ahewvt/NcL3zO7KarmjhP3AJm0CD0PDNss37uSxc/LyYZ2LmnTNotl/xV7S7Kzo9DT/mWWbOTN2/",
+	"AMldJBeaJ6i58UxpkmbygrXPAKrxdMGmn77EboSBXeBBCrZ23MHMasnhS+a11aZfOn2L2/BOu9GlJ/i8",
+	"4zJJlkYEzxMKxoxKod5WtXKlVrPxg21NJeJUcqGdObv6PBagOHuqlPatx63rKNV3v7kvnh3m22z+4epm",
+	"Bn9Xm8hTvNYyiyy/WmUZbaqQlZrY2kLdqvQtaexQ/qTOOwsXQD5yYeukVL14geQiYUp5TZAyJtiVyx1c",
+	"r65htYL1m5wHIwKdAwUZKNo8XJnVCkip3eiAVDUu6IdfYLZtR06wiuTLsmi/Jqp+TVT9DRJVT5Sxm23/",
+	"x6aR5v2yJutDptMWAds8Ib2Yvgk5sOVpnnF988HMbavAUv6vrCN4AkXtM6+y9QWBkkzIgYvKAsuoaMSP",
+	"NXNlK35bkFni2k53G5h/fcDyzI7Ajfntjuk/sZvVcxcFoI3psX73IDdk37ygwDE6KDAduGtr8A4w8145",
+	"4kLrFGsZuZjJ5li/uN4BNCGXXPELnnCNFaouRR8y5aggb968JVzMWMbE1Hr5JuTyzZu3Afnw0xsq5uhR",
+	"dmzcOWCKdF0pnGX50/EJeAxtA49M5nA9j80Ww/KboslHKFTNlRUQdHoTzRK2ZDq72SZc2DYHg1CE4jXk",
+	"oxZ9EVzLVFXvWTrH1vrYu5QcFOKP5nrBhOZTqhnmVIbCFkVHaxb8Rq4oHUquscUyUgQg1yfPUNhaTh8E",
+	"sHmnNINClAupF9DVUAVYRLKgyaxKfFgQFYqyCXMV0ojgJNhBFtvWY9f/4Wjimx+QEkTmOWh9ocDrvcq6",
+	"YLCDlowKPSBvy97PLQXE1oFgJniBPb1DsWYf2fLV3QE5gO63ZZML6KgtpA5FZvSRBC858Pa9eg/g1YJq",
+	"WBLXikxprhjZAmhgtMDfa/xcVLGFwlAmC2p9I6Ebp9U6rPa7HUBXN9fKPBTR5xAt/rA3IWFvMBiEvYCE",
+	"1u/ifXkbka2ifY1M8SRu23gNs3umSGTrgaNQbBVtLq1fBYQp/oovRmXxcES27EWJKbYmgYs97OWIVxnX",
+	"GirqZPstibbXCC1CftuA5WM658KSv23ZVF5TOAqK9ojQhBTvCiVb9jotMhpuGzLH1vzYQNFspJgzQ0bV",
+	"HopB0TGx9TbQrp6KoahfCeBqAQNL3YonTOjkhkwTukyx6zZSfGyAgxtSiz4tzHA1pCZFxsOhbXsgrBPA",
+	"9r2LbU8XmpAIVPgIcHUk0lxjo6tJvckoV6tasrs7o6ALaYA3fVEVimardrI1XZh1apLrWf+ZsW+puNl+",
+	"Qfwu9SjP633vkWes15K9RKPBUdnVS2Zlf26jebvmZ6HAlblz3rhyqtn0rHHHlcGPu+cqFFscsFm93Mos",
+	"05+/qy14o+f5IBQfoaIVdge4CvJrd9PnE4s0VRJsvYNZ8fATFQqLYoel8so1FA7cSgaPmPEHsxVWaATO",
+	"FKtAgj2wDBHipiAxTsxBr158FrnzX7kyLYJDY1v8QbYACGrLM8hWEeuNn6jWu+JsADmqX+QUIe+2H0LB",
+	"BbmSGcj1BbPoRKQ8MagCzd0W/yoKTjVYa5pQLpIbjCtrrvH+OY5dz//7v/4fOTiCvh/4hfN+QE8OlqFF",
+	"3BsNhoMhlManTNCU9ya93cFwsAv2tV6ALrlDU75D+c7laAeG2qFe4LC1Kv5nrgMoYYb1uzAWBpHAx1RX",
+	"TfCiUWtQItaMNhQKr81Qa0RuQFB2uecMFRnOwmKrJP2VZVKBxzEU0IfAKFjgfiQ6M0NOEX+FnDyKIcVC",
+	"17tA1O53Gg+Hm7XX8CqOTpsR1nGh3zrzvhkVHe3Dfa5tcc9duE+1EtjcHd4GzXmGxTyl/6A507O9rolG",
+	"z9smOlu7SUgdq21NV/CnCkkMDInuIcrbhi+2ZsdrgAmvjO5+pdJSCF7avful8oqC26C3vw5k1Wb78NYa",
+	"87R3lyou2bzrda+xOliKRZ+eRpx72YJ2aBUxNxTbK878mRmnkyXsQOk0xl9Ua3LaUl4aqQHyBJqH1eCw",
+	"ReQBKFFefwAj58xXUrCAKAkpONyo3ddlcr7R0Y3qaWvCsblrKuMB+VgUjhsxo+WST1+QyNZ5R6GwrEnb",
+	"hiIcbB6qyZXhx8hooGYerkO1jQJsyZh73qo6oXDDTsgwamMuleL7svjuBxlvelkZTZK3hZfd6wAFC63g",
+	"Dt36Bm6/JVPpexR5knieiV6usnN7lanZbykYTNQ2j9E11pxlxU3GHVOvzVha+3XcVj0qOsvZ7X34+Cqk",
+	"v25HN9h9rp+Ah5SiucLuxmj/pQ3hd84zCh5lIyA429EUyp0cOGQW0A04ffUusK/cfgW3x5PayXS/gM+b",
+	"kdTOZ7yU87ZTE3RtVYx1bJRpN3PKhSJbtv+cYSEKzReZa+jYGcP9iBelYgf8XiDdT+zl6c6bAJlKeBZ4",
+	"VgR7K+EMUCkhYhsKowwOyEHZdQfOj9EMK8bpgJiDljEa++fsCQyqOpTGihPZu4gBlb62zSsf2bEXq96e",
+	"3VfVLJ3Vp9UgV288HD/tD5/2x/sfR8PJ7nAyHP5H707GsLt/0ae7Fz0/HlXqjxCPKe49jtlsb/9p68XH",
+	"Rh9dAc34+WQ0XgMaZFMeJFZjrsKBjKsdjrMuLrcuj6tscwdzqx419VWDfWiedtDJWDZgZ3mMcfJW5uX6",
+	"rV0tqA6IYFdGx4Rkj4lLHFJlLz3b06pspueavDEVhBjwVJYN4QebuI56mq2fHZDIaLTgkdHNDmihqLZA",
+	"Q0u50QVNClb446ZSaUV+2QLn4nbh1sUUdmiVZ1AIkcIXZfs88omxVJUjRv0+4KqvdMbosp8wETn53cYL",
+	"33CloevbxlwQ3oKG+sAw1nn6B8DRAzDOoq/dadlH0W+ciC31gHHtAeMafRwbHmrZKPCT0ffGRrb/9Yde",
+	"k72Jlw5WdhTsWeZT50kyVYCAAg6/I2MLIKPnk/3nNUCePX/+/PleCyA2UcoHYw3G2QrimWvg15hwfadA",
+	"0Wmw9SIEIGMrgm1vx6+89GF5qRFYcL4RwVVm57NTONLtvLRWUdPJVZv1aQHymFwx23I5ZVkfLRzwGcdG",
+	"SQNze7+Pbidn8ReGu/UMVAoXt6gtForyLIm20QlgfphLBrdJy+JWtlB4dT9kK4LD8O3uwbfjw2/Hh6mM",
+	"+6PGifh2fHg5sqGj8l7RUBRedBgF/fwwXgSJZ77iCf1B6xES9FiiqxkTwybk9CwakMgvwQEJMSy74pmh",
+	"4IYkCNRcMAZqbdyhp5YVyJuy52MZn7x/8wC8tlojORr7JY27tUK7Ck8tMwtP/eY34zUVx6LFzWgMHtJy",
+	"hNEGinAxyt4+qJMV3bOdXlAFXpMllhvU3VAZbkAwz6zPDxuX9H7liiu44qtauoQRQobJpDL2eCLuQQdT",
+	"hHSPHVU2bmtlidCy4OLGhpkw9n5Hy7ag1lcL+IV7DwvXAz89oVoq3Qy3FBVoT1QouOjbbjKuMZjt8VJr",
+	"YdbesowcOLhD4WohDZw27bvRY0sKd01N1OyHFYViK+r3zQ99+CF6YS9OQ04HCRlWCFCcaHtAjsAXbHYb",
+	"vMGuQDQUU7iqx794LYZw7zWLiSjK8uytCZnMDWYynqoyHQK1cMQUUfyvbODSc2aUJ2azIJC5PxwH/rUj",
+	"bsYOhlzp73df1lrpbDAafP+07NlX+Wk42Ntrb6s22ncFkKNKrfn3ZV1kpXkHdtQAFmq7bPQme2Wa7361",
+	"496pX4g28hLwd5tRMJtwvFup4wLGXQ4x9IZoDXDZQUaVQUbdg4zKQVxybecwQxSFXue/vdF4bT5f2feu",
+	"+w/x5z+o1jteaz0/YcbZ70JRxt5XVBNKDInBjSBOGMBvHbLAnZxWEVA1cxx/KfMGyy6FSHkBmdrqlETS",
+	"2CYeAnsBYUIz5ntRMWsFPKg8HpBjFCdLhpwR+dcLm5uioiAUkaXvKCCRO/7m355aZpMmqkppOWixjFBg",
+	"WxJSjGk4ZCTyJIlK/bW17wh27ajW0IMy79wjLc0A4I4nwTpL/Lu8FceuinojbRiM1rvdFNafcW+l2dZ1",
+	"jIeubGPkGPJpK2+vd6Pp5apvPmY0GTX7AkwK5u1XX9kk/EpTlx4dDYf9Z8P5hVcYY5up4O/OqVFV8/f2",
+	"a2o+9hwBdu/r6f1Z+qy9pUDda1w4X1YZDGUvjd6RvKI9z4TotBTOyoxjTlPej9llvw3M/mhT37MnFNc2",
+	"BqDMZ6V3xJDB+iKidkn2P6uYqN/f/CAywuxVjXN7EgI+dguInc98RTjtF7Q+qoKgEABlI6gl09Sc/YBw",
+	"MU1yTAOMaj07okLx99ku8FfwHsu4cFRodz1eALe/y1wrHrOKqIIWkdgQssh43ANvB7c9VKqX/4SiefuP",
+	"fW887nZbfInD4kGCan9c7lo0b/JZ6/BZjbX+sdjwRn4YqPnv9sP8zhXzveHe3W8UN0maF8bjdeBqXjf2",
+	"z8Hef2IQYKty+A0Z/I4LKHUmyn2wlQFkntEpm+VJcbspcPiJ32lKaZmmLLYKPvZssDLCMNWfjk+sn9yw",
+	"dZVKTbaio3cfX79/f3L88eCHN6+jbWLvT82XtnCHUHLBIfMBnEpck5TyGBxHMN4WlIVUmrlLVy3y0/EJ",
+	"umS2A6KkeTfLhSJ0TrkgMBiku0+ZdeWEwuXS/XR84i62BjgLWQdXnygdNMpwwNNCMEqKl6gYe8PiAzvs",
+	"cV2/rxkQhPEAWzFj7BZwICkphflrfTqQFTKdslQbQ0rqBZnSJFEvSusDzZtcIfKRPZqRbsR0kUkhc5Xc",
+	"4FR4/x0UgpvBEGQqbkieYlQ1FGZwstV9PV7g3f60Nx5vD8jHK1nEop31CFUugFf0kXFz3hJGL1lApADi",
+	"de2aDaqnmVSquOUewiYs64PDisGNUCIU6BGDogFHh7bSSiBW51y4JbVf0ksuGFQRlen4cIjKOjcXCNkf",
+	"7pLO63wNBdu+BGaXQyEzu5+F281oIkVzk4VbQFR0TAEHoi1AMoiGDB9ddAWBJQAFgS9Pl+PaSojKWG2K",
+	"im1M8pjKimt+UmoKhRJSxqDXFoLVTisdgtDt1hU1drud46tofCDRuEF+qqHnQ+y307jw3pB4/e76+IX5",
+	"sDDUDpdqIfNsvbnVMsU7br9HVQtKT/CrYBU92tZAmKlrDnIX7PaYu35GTfm3CmQnM+ACMZokq8H1uiu5",
+	"FkjrrsHA0rUC81sDfqV5koCAXAW/aypFDBWtDbvt4rQO5JsyA9ciq4Ub1FAuM8extcOBjYkgakHe1ztS",
+	"FQL9sa7TXUu/tLh4cBXTjmsDXVsGZxXlbns9ddMlou3YRLRubfNAfVLVRDSyBall+JXMNYTa3A6hBzzh",
+	"FxnNbrZRiF7kPImNagfhwyVbSvsmvGRwo0rHcMoyxZXhaOXVs6AjlT+Eosijs44DW3c7IAdWU7AXcr+w",
+	"xIQQ4E2zKhRVFQyuW6LTRZlod+Dy82qaDEnzi4SrBQPeQkOxPxySqJ7UZ2k6giAfXLMNN2zbOlQoPDTU",
+	"26oe2HaAtj3fvbN93Vku2wZucJj91oSdkh1XbKRDMccfIRplV2/Z9bqH/iDXi9/gxCP1QlC/6/gUN4ZZ",
+	"Gva4gCPPuzjBZ1t+fLtmIMrzDNqKKIjGuAs3A9vlGAAkWwm75lPXnHrbKOcxy2qZqIWB4kfUvdi7mcm8",
+	"gvlf1vgLheuK0UiXivLMZkhhPAq861B6VQzCY9dpHP2gO1GRsFVN+/p2fBhtd/gevfO6mU4PFTxGrAS/",
+	"q3ASdsBapljG66dVVzBv+TPoHmXvrUJPsQGp0XDdtH0XtbJBkKHr9nl6dlttMNaECH6EcOZotA90Evjt",
+	"9yzV7g9b4Nv/UvhGo/0CwjXyu4LKM+PWZ842UrYs0a0M/cCRWZsfuzH/aFlgbl0Pzpt/8HmgdxzwJncg",
+	"q/U5sUfhrewXywhL36INfsuZZf1FoXvh3rMpXS6Wgy51wrXlmaq1nIpsXSbJMiCYJAO3kkOeC/oVnR7z",
+	"ROG724Etvzp5/+aF69NRZF0lSTGsGpCfAZxQoEetmgoAGVNinjBsKpkB0NyTCXUJN/AyEcyDfudNWjZe",
+	"8RtwdoT3P3h9A/8BIvwjP8Jf0MxpV6vXYWcj15FhfdVGrb22AFQtzFTrWFoP5NQ7iw7XDOXcp2or2Hzx",
+	"z5811h5nHNIG05hqVkEELvx+eLAlEI1E5ZXZxGf3rasrcwr21s8889qHrhQulvj+wKkFj5hOVksVKJXc",
+	"2BazIjl64sXxgpXSZQeLhDrN/bc0+6TK20ncGfB7Ljg3QMMLAEZArrApnM2Eda4A7ImDMRCiM3ppJJEt",
+	"THNWpPlVsAS6WbmJnXrvVZ0Vuca2aYuVFOgtA04fB+Qir/R5LlreTSywikDUw4yBLbO8jGiFidIpn34K",
+	"bBowFBKmHDt7YdTIphXTsomNBSRjfVtczBLFoG8PejBgTSCrvOS3ss/exAJj5lKVyE0T787vgmXL1VbX",
+	"toiQxQNSXN1Ai4u67HPOWHLyNRRbPGbLVBphhJUriHFIw+MQx6HiBaHQNTtCphkBTHRq2wDKJB6E4gBT",
+	"9PBWrbJHTyplUiR/kMi1xpOazGQuYmOT5THHiyRCEfklba2hFLw9HrsIb9ooYz02+MpvRPvQ/SKqV26g",
+	"RHn4HAXviv2uDOJqh3TouP6PH5hBuvDDM/+IlXf0Eys5seVSmdTYgNM1X/PikRvLAsspuqXBaxErX5tG",
+	"DlZXxT2O9KJgr0uKHBTMDSM8/G77GPAfENvtGTmUXaifEFb+6jroFPaAz66MwLib6RRcpYPrOKY0sGhp",
+	"ZTsW4t+U8dR6YP+2rMcq+Y/Le6o3PnzlP78L/nOc66beAIoOFMg6TtTOdbze02Cc+t2XT8+get32oT49",
+	"q7SGPj0zRotv19ZIM+Vq4NlMg6lcop2DQNRZ2FG1TqJomTwo+0ZDnAxKfqqtCtF7YlXDht+luDHUlgNZ",
+	"iJvjNPqpyRn0p1BEy8KLXthSZVKj60/RHPHPlR434HxC3zuEscC09AYq3E7NgY5tNk+9+7P3duyu623r",
+	"34MNIeTMNpLEhgSVRUBVePvLjWIZ7z0slrk9u/2fAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

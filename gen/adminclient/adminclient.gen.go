@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/oapi-codegen/runtime"
 )
@@ -81,19 +82,40 @@ func (e RestartResultStatus) Valid() bool {
 
 // Defines values for ServerProvider.
 const (
-	Sglang   ServerProvider = "sglang"
-	Speaches ServerProvider = "speaches"
-	Vllm     ServerProvider = "vllm"
+	ServerProviderSglang   ServerProvider = "sglang"
+	ServerProviderSpeaches ServerProvider = "speaches"
+	ServerProviderVllm     ServerProvider = "vllm"
 )
 
 // Valid indicates whether the value is a known member of the ServerProvider enum.
 func (e ServerProvider) Valid() bool {
 	switch e {
-	case Sglang:
+	case ServerProviderSglang:
 		return true
-	case Speaches:
+	case ServerProviderSpeaches:
 		return true
-	case Vllm:
+	case ServerProviderVllm:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SessionProvider.
+const (
+	SessionProviderSglang   SessionProvider = "sglang"
+	SessionProviderSpeaches SessionProvider = "speaches"
+	SessionProviderVllm     SessionProvider = "vllm"
+)
+
+// Valid indicates whether the value is a known member of the SessionProvider enum.
+func (e SessionProvider) Valid() bool {
+	switch e {
+	case SessionProviderSglang:
+		return true
+	case SessionProviderSpeaches:
+		return true
+	case SessionProviderVllm:
 		return true
 	default:
 		return false
@@ -103,6 +125,35 @@ func (e ServerProvider) Valid() bool {
 // AffinityMetrics defines model for AffinityMetrics.
 type AffinityMetrics struct {
 	Providers []ProviderAffinity `json:"providers"`
+}
+
+// AuditEntry defines model for AuditEntry.
+type AuditEntry struct {
+	// Action pod.restart, affinity.clear, registry.refresh, server.drain or server.undrain.
+	Action string `json:"action"`
+
+	// At When it happened (RFC 3339, UTC).
+	At time.Time `json:"at"`
+
+	// Id The entry's id in the trail.
+	Id string `json:"id"`
+
+	// Outcome How it ended.
+	Outcome string `json:"outcome"`
+
+	// Target The pod id, user id or server URL acted on; empty for a refresh.
+	Target string `json:"target"`
+
+	// UserId Who did it.
+	UserId string `json:"user_id"`
+}
+
+// AuditPage defines model for AuditPage.
+type AuditPage struct {
+	Entries []AuditEntry `json:"entries"`
+
+	// Next The `before` of the following page; empty on the last page.
+	Next string `json:"next"`
 }
 
 // ClearAffinityRequest Exactly these fields, spelt exactly so: an unknown field (a misspelt
@@ -126,6 +177,21 @@ type ClearAffinityResult struct {
 	UserId  string  `json:"user_id"`
 }
 
+// DrainRequest defines model for DrainRequest.
+type DrainRequest struct {
+	// Reason Why it is drained, shown in `/servers`; no control characters.
+	Reason *string `json:"reason,omitempty"`
+
+	// Url The server's URL, as `/servers` lists it.
+	Url string `json:"url"`
+}
+
+// DrainState defines model for DrainState.
+type DrainState struct {
+	Draining bool   `json:"draining"`
+	Url      string `json:"url"`
+}
+
 // Error defines model for Error.
 type Error struct {
 	// Detail Additional context.
@@ -133,6 +199,31 @@ type Error struct {
 
 	// Error Human-readable error message.
 	Error string `json:"error"`
+}
+
+// FleetSummary defines model for FleetSummary.
+type FleetSummary struct {
+	// CostPerHr What the running pods cost per hour in USD.
+	CostPerHr float64  `json:"cost_per_hr"`
+	Idle      IdlePods `json:"idle"`
+
+	// Inflight Requests in flight on every server.
+	Inflight  int64             `json:"inflight"`
+	Pods      PodCounts         `json:"pods"`
+	Providers []ProviderServers `json:"providers"`
+
+	// Requests5m Requests started on every server in the last 5 minutes.
+	Requests5m int64 `json:"requests_5m"`
+}
+
+// IdlePods defines model for IdlePods.
+type IdlePods struct {
+	// CostPerHr What the idle pods cost per hour in USD.
+	CostPerHr        float64 `json:"cost_per_hr"`
+	IdleAfterMinutes int64   `json:"idle_after_minutes"`
+
+	// Pods Running pods with no request started for idle_after_minutes.
+	Pods int64 `json:"pods"`
 }
 
 // ModelDemand defines model for ModelDemand.
@@ -154,6 +245,9 @@ type Pod struct {
 
 	// DesiredStatus Desired lifecycle state (RUNNING, EXITED, …).
 	DesiredStatus string `json:"desired_status"`
+
+	// Draining True while the pod's backend URL is drained (no new sessions).
+	Draining bool `json:"draining"`
 
 	// GpuTypeId GPU type identifier.
 	GpuTypeId string `json:"gpu_type_id"`
@@ -194,6 +288,13 @@ type Pod struct {
 	Url string `json:"url"`
 }
 
+// PodCounts defines model for PodCounts.
+type PodCounts struct {
+	// ByStatus Pods per desired status (RUNNING, EXITED, ...).
+	ByStatus map[string]int64 `json:"by_status"`
+	Total    int64            `json:"total"`
+}
+
 // PodDemand defines model for PodDemand.
 type PodDemand struct {
 	IdleSeconds int64         `json:"idle_seconds"`
@@ -213,6 +314,9 @@ type PodDetail struct {
 
 	// DesiredStatus Desired lifecycle state.
 	DesiredStatus string `json:"desired_status"`
+
+	// Draining True while the pod's backend URL is drained (no new sessions).
+	Draining bool `json:"draining"`
 
 	// GpuTypeId GPU type identifier.
 	GpuTypeId string `json:"gpu_type_id"`
@@ -279,6 +383,16 @@ type ProviderAffinity struct {
 	TtlMinutes int64 `json:"ttl_minutes"`
 }
 
+// ProviderServers defines model for ProviderServers.
+type ProviderServers struct {
+	// Draining Draining servers; each is also counted as healthy or unhealthy.
+	Draining  int64  `json:"draining"`
+	Healthy   int64  `json:"healthy"`
+	Name      string `json:"name"`
+	Servers   int64  `json:"servers"`
+	Unhealthy int64  `json:"unhealthy"`
+}
+
 // RefreshResult defines model for RefreshResult.
 type RefreshResult struct {
 	Status RefreshResultStatus `json:"status"`
@@ -333,6 +447,12 @@ type Server struct {
 	ConsecutiveFailures  int64 `json:"consecutive_failures"`
 	ConsecutiveSuccesses int64 `json:"consecutive_successes"`
 
+	// DrainReason Why it was drained; empty when not draining.
+	DrainReason string `json:"drain_reason"`
+
+	// Draining True while the server is drained: it gets no new sessions.
+	Draining bool `json:"draining"`
+
 	// Healthy Current health verdict; false until the first probe.
 	Healthy bool `json:"healthy"`
 
@@ -359,6 +479,38 @@ type ServerList struct {
 	Total   int64    `json:"total"`
 }
 
+// Session defines model for Session.
+type Session struct {
+	// ExpiresAt When the pin expires (RFC 3339, UTC) unless a request renews it.
+	ExpiresAt time.Time       `json:"expires_at"`
+	ModelId   string          `json:"model_id"`
+	Provider  SessionProvider `json:"provider"`
+
+	// Url The backend the session is pinned to.
+	Url string `json:"url"`
+}
+
+// SessionProvider defines model for Session.Provider.
+type SessionProvider string
+
+// UndrainRequest defines model for UndrainRequest.
+type UndrainRequest struct {
+	// Url The server's URL, as `/servers` lists it.
+	Url string `json:"url"`
+}
+
+// UserSessions defines model for UserSessions.
+type UserSessions struct {
+	Sessions []Session `json:"sessions"`
+	UserId   string    `json:"user_id"`
+}
+
+// AuditBefore defines model for AuditBefore.
+type AuditBefore = string
+
+// AuditLimit defines model for AuditLimit.
+type AuditLimit = int64
+
 // Limit defines model for Limit.
 type Limit = int64
 
@@ -373,6 +525,9 @@ type PodID = string
 
 // PodURL defines model for PodURL.
 type PodURL = string
+
+// UserID defines model for UserID.
+type UserID = string
 
 // AuthUnavailable defines model for AuthUnavailable.
 type AuthUnavailable = Error
@@ -419,6 +574,9 @@ type RegistryUnavailable = Error
 // RestartUnavailable defines model for RestartUnavailable.
 type RestartUnavailable = Error
 
+// ServerNotFound defines model for ServerNotFound.
+type ServerNotFound = Error
+
 // ServiceUnavailable defines model for ServiceUnavailable.
 type ServiceUnavailable = Error
 
@@ -427,6 +585,15 @@ type Unauthorized = Error
 
 // UnprocessableEntity defines model for UnprocessableEntity.
 type UnprocessableEntity = Error
+
+// ListAuditParams defines parameters for ListAudit.
+type ListAuditParams struct {
+	// Limit Entries per page.
+	Limit *AuditLimit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Before The `next` of the previous page; entries older than this id. Empty or absent starts at the newest.
+	Before *AuditBefore `form:"before,omitempty" json:"before,omitempty"`
+}
 
 // ListPodsParams defines parameters for ListPods.
 type ListPodsParams struct {
@@ -457,6 +624,12 @@ type ListServersParams struct {
 
 // ClearAffinityJSONRequestBody defines body for ClearAffinity for application/json ContentType.
 type ClearAffinityJSONRequestBody = ClearAffinityRequest
+
+// DrainServerJSONRequestBody defines body for DrainServer for application/json ContentType.
+type DrainServerJSONRequestBody = DrainRequest
+
+// UndrainServerJSONRequestBody defines body for UndrainServer for application/json ContentType.
+type UndrainServerJSONRequestBody = UndrainRequest
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -565,6 +738,25 @@ type ClientInterface interface {
 	// Corresponds with POST /api/ai/v1/admin/affinity/clear (the `ClearAffinity` operationId).
 	ClearAffinity(ctx context.Context, body ClearAffinityJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetUserSessions A user's live session pins
+	//
+	// The user's live session pins (expired ones left out), ordered by provider
+	// then model: which backend each of their sessions is pinned to and until
+	// when. An unknown user has an empty list. One read of the user's pins.
+	//
+	// Corresponds with GET /api/ai/v1/admin/affinity/users/{userId} (the `GetUserSessions` operationId).
+	GetUserSessions(ctx context.Context, userId UserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListAudit The audit trail, newest first
+	//
+	// Who did what, newest first: restarts, affinity clears, registry refreshes,
+	// drains and undrains, from every replica. `next` is the `before` of the
+	// following page and empty on the last one. A page costs O(limit) whatever
+	// the trail's length; the trail keeps the last `--audit-stream-len` entries.
+	//
+	// Corresponds with GET /api/ai/v1/admin/audit (the `ListAudit` operationId).
+	ListAudit(ctx context.Context, params *ListAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetPodDemand Demand telemetry of one pod
 	//
 	// Requests in flight, last use and a per-model breakdown with 5-minute request
@@ -575,6 +767,19 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/ai/v1/admin/demand/{podUrl} (the `GetPodDemand` operationId).
 	GetPodDemand(ctx context.Context, podUrl PodURL, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetFleetSummary The fleet at a glance
+	//
+	// Pods by status, what the running pods cost per hour, the idle pods and
+	// what they cost, the server pool's health per provider, and the fleet's
+	// in-flight requests and requests started in the last 5 minutes. A running
+	// pod is idle when no request started on it for `idle_after_minutes`
+	// (`--idle-after`; a pod never used counts as idle). It is computed from the
+	// cached pod list and a fixed number of Valkey round trips whatever the
+	// fleet's size. RunPod failing is a 502, as for the pod list.
+	//
+	// Corresponds with GET /api/ai/v1/admin/fleet/summary (the `GetFleetSummary` operationId).
+	GetFleetSummary(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListPods List inference pods
 	//
@@ -647,6 +852,66 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/ai/v1/admin/servers (the `ListServers` operationId).
 	ListServers(ctx context.Context, params *ListServersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DrainServerWithBody Take a server out of rotation without stopping it
+	//
+	// Marks a server draining, for every replica and every router that uses the
+	// fleet library (the change travels on the refresh channel). A draining
+	// server keeps the requests it has and is still probed, but gets no new
+	// session: routers leave it out of the servers they pick, and a live pin
+	// to it counts as a fallback and is re-pinned elsewhere. The drain is fleet
+	// state in Valkey: it outlives restarts of every replica and router until
+	// the server is undrained. Draining a drained server answers the same
+	// (idempotent) and keeps when it began; a new `reason` replaces the old.
+	// A URL in no provider's pool is a 404 `server not found`. Audited as
+	// `server.drain`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/ai/v1/admin/servers/drain (the `DrainServer` operationId).
+	DrainServerWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DrainServer Take a server out of rotation without stopping it
+	//
+	// Marks a server draining, for every replica and every router that uses the
+	// fleet library (the change travels on the refresh channel). A draining
+	// server keeps the requests it has and is still probed, but gets no new
+	// session: routers leave it out of the servers they pick, and a live pin
+	// to it counts as a fallback and is re-pinned elsewhere. The drain is fleet
+	// state in Valkey: it outlives restarts of every replica and router until
+	// the server is undrained. Draining a drained server answers the same
+	// (idempotent) and keeps when it began; a new `reason` replaces the old.
+	// A URL in no provider's pool is a 404 `server not found`. Audited as
+	// `server.drain`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/ai/v1/admin/servers/drain (the `DrainServer` operationId).
+	DrainServer(ctx context.Context, body DrainServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UndrainServerWithBody Put a drained server back into rotation
+	//
+	// Ends a server's drain on every replica and router; routers may pick it
+	// for new sessions again. Undraining a server that is not draining answers
+	// the same (idempotent). A URL in no provider's pool is a 404
+	// `server not found`. Audited as `server.undrain`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/ai/v1/admin/servers/undrain (the `UndrainServer` operationId).
+	UndrainServerWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UndrainServer Put a drained server back into rotation
+	//
+	// Ends a server's drain on every replica and router; routers may pick it
+	// for new sessions again. Undraining a server that is not draining answers
+	// the same (idempotent). A URL in no provider's pool is a 404
+	// `server not found`. Audited as `server.undrain`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/ai/v1/admin/servers/undrain (the `UndrainServer` operationId).
+	UndrainServer(ctx context.Context, body UndrainServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetAffinityMetrics Session affinity metrics per provider
@@ -712,6 +977,45 @@ func (c *Client) ClearAffinity(ctx context.Context, body ClearAffinityJSONReques
 	return c.Client.Do(req)
 }
 
+// GetUserSessions A user's live session pins
+//
+// The user's live session pins (expired ones left out), ordered by provider
+// then model: which backend each of their sessions is pinned to and until
+// when. An unknown user has an empty list. One read of the user's pins.
+//
+// Corresponds with GET /api/ai/v1/admin/affinity/users/{userId} (the `GetUserSessions` operationId).
+func (c *Client) GetUserSessions(ctx context.Context, userId UserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetUserSessionsRequest(c.Server, userId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListAudit The audit trail, newest first
+//
+// Who did what, newest first: restarts, affinity clears, registry refreshes,
+// drains and undrains, from every replica. `next` is the `before` of the
+// following page and empty on the last one. A page costs O(limit) whatever
+// the trail's length; the trail keeps the last `--audit-stream-len` entries.
+//
+// Corresponds with GET /api/ai/v1/admin/audit (the `ListAudit` operationId).
+func (c *Client) ListAudit(ctx context.Context, params *ListAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAuditRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetPodDemand Demand telemetry of one pod
 //
 // Requests in flight, last use and a per-model breakdown with 5-minute request
@@ -723,6 +1027,29 @@ func (c *Client) ClearAffinity(ctx context.Context, body ClearAffinityJSONReques
 // Corresponds with GET /api/ai/v1/admin/demand/{podUrl} (the `GetPodDemand` operationId).
 func (c *Client) GetPodDemand(ctx context.Context, podUrl PodURL, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetPodDemandRequest(c.Server, podUrl)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetFleetSummary The fleet at a glance
+//
+// Pods by status, what the running pods cost per hour, the idle pods and
+// what they cost, the server pool's health per provider, and the fleet's
+// in-flight requests and requests started in the last 5 minutes. A running
+// pod is idle when no request started on it for `idle_after_minutes`
+// (`--idle-after`; a pod never used counts as idle). It is computed from the
+// cached pod list and a fixed number of Valkey round trips whatever the
+// fleet's size. RunPod failing is a 502, as for the pod list.
+//
+// Corresponds with GET /api/ai/v1/admin/fleet/summary (the `GetFleetSummary` operationId).
+func (c *Client) GetFleetSummary(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFleetSummaryRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -865,6 +1192,106 @@ func (c *Client) ListServers(ctx context.Context, params *ListServersParams, req
 	return c.Client.Do(req)
 }
 
+// DrainServerWithBody Take a server out of rotation without stopping it
+//
+// Marks a server draining, for every replica and every router that uses the
+// fleet library (the change travels on the refresh channel). A draining
+// server keeps the requests it has and is still probed, but gets no new
+// session: routers leave it out of the servers they pick, and a live pin
+// to it counts as a fallback and is re-pinned elsewhere. The drain is fleet
+// state in Valkey: it outlives restarts of every replica and router until
+// the server is undrained. Draining a drained server answers the same
+// (idempotent) and keeps when it began; a new `reason` replaces the old.
+// A URL in no provider's pool is a 404 `server not found`. Audited as
+// `server.drain`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/ai/v1/admin/servers/drain (the `DrainServer` operationId).
+func (c *Client) DrainServerWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDrainServerRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DrainServer Take a server out of rotation without stopping it
+//
+// Marks a server draining, for every replica and every router that uses the
+// fleet library (the change travels on the refresh channel). A draining
+// server keeps the requests it has and is still probed, but gets no new
+// session: routers leave it out of the servers they pick, and a live pin
+// to it counts as a fallback and is re-pinned elsewhere. The drain is fleet
+// state in Valkey: it outlives restarts of every replica and router until
+// the server is undrained. Draining a drained server answers the same
+// (idempotent) and keeps when it began; a new `reason` replaces the old.
+// A URL in no provider's pool is a 404 `server not found`. Audited as
+// `server.drain`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/ai/v1/admin/servers/drain (the `DrainServer` operationId).
+func (c *Client) DrainServer(ctx context.Context, body DrainServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDrainServerRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UndrainServerWithBody Put a drained server back into rotation
+//
+// Ends a server's drain on every replica and router; routers may pick it
+// for new sessions again. Undraining a server that is not draining answers
+// the same (idempotent). A URL in no provider's pool is a 404
+// `server not found`. Audited as `server.undrain`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/ai/v1/admin/servers/undrain (the `UndrainServer` operationId).
+func (c *Client) UndrainServerWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUndrainServerRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UndrainServer Put a drained server back into rotation
+//
+// Ends a server's drain on every replica and router; routers may pick it
+// for new sessions again. Undraining a server that is not draining answers
+// the same (idempotent). A URL in no provider's pool is a 404
+// `server not found`. Audited as `server.undrain`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/ai/v1/admin/servers/undrain (the `UndrainServer` operationId).
+func (c *Client) UndrainServer(ctx context.Context, body UndrainServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUndrainServerRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // NewGetAffinityMetricsRequest constructs an http.Request for the GetAffinityMetrics method
 func NewGetAffinityMetricsRequest(server string) (*http.Request, error) {
 	var err error
@@ -932,6 +1359,106 @@ func NewClearAffinityRequestWithBody(server string, contentType string, body io.
 	return req, nil
 }
 
+// NewGetUserSessionsRequest constructs an http.Request for the GetUserSessions method
+func NewGetUserSessionsRequest(server string, userId UserID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/ai/v1/admin/affinity/users/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListAuditRequest constructs an http.Request for the ListAudit method
+func NewListAuditRequest(server string, params *ListAuditParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/ai/v1/admin/audit")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Before != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "before", *params.Before, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetPodDemandRequest constructs an http.Request for the GetPodDemand method
 func NewGetPodDemandRequest(server string, podUrl PodURL) (*http.Request, error) {
 	var err error
@@ -949,6 +1476,33 @@ func NewGetPodDemandRequest(server string, podUrl PodURL) (*http.Request, error)
 	}
 
 	operationPath := fmt.Sprintf("/api/ai/v1/admin/demand/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetFleetSummaryRequest constructs an http.Request for the GetFleetSummary method
+func NewGetFleetSummaryRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/ai/v1/admin/fleet/summary")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -1266,6 +1820,86 @@ func NewListServersRequest(server string, params *ListServersParams) (*http.Requ
 	return req, nil
 }
 
+// NewDrainServerRequest calls the generic DrainServer builder with application/json body
+func NewDrainServerRequest(server string, body DrainServerJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDrainServerRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewDrainServerRequestWithBody constructs an http.Request for the DrainServer method, with any body, and a specified content type
+func NewDrainServerRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/ai/v1/admin/servers/drain")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewUndrainServerRequest calls the generic UndrainServer builder with application/json body
+func NewUndrainServerRequest(server string, body UndrainServerJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUndrainServerRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewUndrainServerRequestWithBody constructs an http.Request for the UndrainServer method, with any body, and a specified content type
+func NewUndrainServerRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/ai/v1/admin/servers/undrain")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -1345,6 +1979,29 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/ai/v1/admin/affinity/clear (the `ClearAffinity` operationId).
 	ClearAffinityWithResponse(ctx context.Context, body ClearAffinityJSONRequestBody, reqEditors ...RequestEditorFn) (*ClearAffinityResponse, error)
 
+	// GetUserSessionsWithResponse A user's live session pins
+	//
+	// The user's live session pins (expired ones left out), ordered by provider
+	// then model: which backend each of their sessions is pinned to and until
+	// when. An unknown user has an empty list. One read of the user's pins.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/ai/v1/admin/affinity/users/{userId} (the `GetUserSessions` operationId).
+	GetUserSessionsWithResponse(ctx context.Context, userId UserID, reqEditors ...RequestEditorFn) (*GetUserSessionsResponse, error)
+
+	// ListAuditWithResponse The audit trail, newest first
+	//
+	// Who did what, newest first: restarts, affinity clears, registry refreshes,
+	// drains and undrains, from every replica. `next` is the `before` of the
+	// following page and empty on the last one. A page costs O(limit) whatever
+	// the trail's length; the trail keeps the last `--audit-stream-len` entries.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/ai/v1/admin/audit (the `ListAudit` operationId).
+	ListAuditWithResponse(ctx context.Context, params *ListAuditParams, reqEditors ...RequestEditorFn) (*ListAuditResponse, error)
+
 	// GetPodDemandWithResponse Demand telemetry of one pod
 	//
 	// Requests in flight, last use and a per-model breakdown with 5-minute request
@@ -1357,6 +2014,21 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/ai/v1/admin/demand/{podUrl} (the `GetPodDemand` operationId).
 	GetPodDemandWithResponse(ctx context.Context, podUrl PodURL, reqEditors ...RequestEditorFn) (*GetPodDemandResponse, error)
+
+	// GetFleetSummaryWithResponse The fleet at a glance
+	//
+	// Pods by status, what the running pods cost per hour, the idle pods and
+	// what they cost, the server pool's health per provider, and the fleet's
+	// in-flight requests and requests started in the last 5 minutes. A running
+	// pod is idle when no request started on it for `idle_after_minutes`
+	// (`--idle-after`; a pod never used counts as idle). It is computed from the
+	// cached pod list and a fixed number of Valkey round trips whatever the
+	// fleet's size. RunPod failing is a 502, as for the pod list.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/ai/v1/admin/fleet/summary (the `GetFleetSummary` operationId).
+	GetFleetSummaryWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetFleetSummaryResponse, error)
 
 	// ListPodsWithResponse List inference pods
 	//
@@ -1441,6 +2113,66 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/ai/v1/admin/servers (the `ListServers` operationId).
 	ListServersWithResponse(ctx context.Context, params *ListServersParams, reqEditors ...RequestEditorFn) (*ListServersResponse, error)
+
+	// DrainServerWithBodyWithResponse Take a server out of rotation without stopping it
+	//
+	// Marks a server draining, for every replica and every router that uses the
+	// fleet library (the change travels on the refresh channel). A draining
+	// server keeps the requests it has and is still probed, but gets no new
+	// session: routers leave it out of the servers they pick, and a live pin
+	// to it counts as a fallback and is re-pinned elsewhere. The drain is fleet
+	// state in Valkey: it outlives restarts of every replica and router until
+	// the server is undrained. Draining a drained server answers the same
+	// (idempotent) and keeps when it began; a new `reason` replaces the old.
+	// A URL in no provider's pool is a 404 `server not found`. Audited as
+	// `server.drain`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/ai/v1/admin/servers/drain (the `DrainServer` operationId).
+	DrainServerWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DrainServerResponse, error)
+
+	// DrainServerWithResponse Take a server out of rotation without stopping it
+	//
+	// Marks a server draining, for every replica and every router that uses the
+	// fleet library (the change travels on the refresh channel). A draining
+	// server keeps the requests it has and is still probed, but gets no new
+	// session: routers leave it out of the servers they pick, and a live pin
+	// to it counts as a fallback and is re-pinned elsewhere. The drain is fleet
+	// state in Valkey: it outlives restarts of every replica and router until
+	// the server is undrained. Draining a drained server answers the same
+	// (idempotent) and keeps when it began; a new `reason` replaces the old.
+	// A URL in no provider's pool is a 404 `server not found`. Audited as
+	// `server.drain`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/ai/v1/admin/servers/drain (the `DrainServer` operationId).
+	DrainServerWithResponse(ctx context.Context, body DrainServerJSONRequestBody, reqEditors ...RequestEditorFn) (*DrainServerResponse, error)
+
+	// UndrainServerWithBodyWithResponse Put a drained server back into rotation
+	//
+	// Ends a server's drain on every replica and router; routers may pick it
+	// for new sessions again. Undraining a server that is not draining answers
+	// the same (idempotent). A URL in no provider's pool is a 404
+	// `server not found`. Audited as `server.undrain`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/ai/v1/admin/servers/undrain (the `UndrainServer` operationId).
+	UndrainServerWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UndrainServerResponse, error)
+
+	// UndrainServerWithResponse Put a drained server back into rotation
+	//
+	// Ends a server's drain on every replica and router; routers may pick it
+	// for new sessions again. Undraining a server that is not draining answers
+	// the same (idempotent). A URL in no provider's pool is a 404
+	// `server not found`. Audited as `server.undrain`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/ai/v1/admin/servers/undrain (the `UndrainServer` operationId).
+	UndrainServerWithResponse(ctx context.Context, body UndrainServerJSONRequestBody, reqEditors ...RequestEditorFn) (*UndrainServerResponse, error)
 }
 
 // GetAffinityMetricsResponse400Headers the declared response headers of an HTTP 400 response for GetAffinityMetrics
@@ -1705,6 +2437,268 @@ func (r ClearAffinityResponse) ContentType() string {
 	return ""
 }
 
+// GetUserSessionsResponse400Headers the declared response headers of an HTTP 400 response for GetUserSessions
+type GetUserSessionsResponse400Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// GetUserSessionsResponse401Headers the declared response headers of an HTTP 401 response for GetUserSessions
+type GetUserSessionsResponse401Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// GetUserSessionsResponse403Headers the declared response headers of an HTTP 403 response for GetUserSessions
+type GetUserSessionsResponse403Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// GetUserSessionsResponse500Headers the declared response headers of an HTTP 500 response for GetUserSessions
+type GetUserSessionsResponse500Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// GetUserSessionsResponse503Headers the declared response headers of an HTTP 503 response for GetUserSessions
+type GetUserSessionsResponse503Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// GetUserSessionsResponseDefaultHeaders the declared response headers of an HTTP default response for GetUserSessions
+type GetUserSessionsResponseDefaultHeaders struct {
+	XError   string
+	XErrorId string
+}
+
+type GetUserSessionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UserSessions
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *OtherError
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetUserSessionsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetUserSessionsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetUserSessionsResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetUserSessionsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetUserSessionsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetUserSessionsResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetUserSessionsResponse) GetJSON200() *UserSessions {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetUserSessionsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetUserSessionsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetUserSessionsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetUserSessionsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetUserSessionsResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetUserSessionsResponse) GetJSONDefault() *OtherError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetUserSessionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetUserSessionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetUserSessionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetUserSessionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListAuditResponse400Headers the declared response headers of an HTTP 400 response for ListAudit
+type ListAuditResponse400Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// ListAuditResponse401Headers the declared response headers of an HTTP 401 response for ListAudit
+type ListAuditResponse401Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// ListAuditResponse403Headers the declared response headers of an HTTP 403 response for ListAudit
+type ListAuditResponse403Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// ListAuditResponse500Headers the declared response headers of an HTTP 500 response for ListAudit
+type ListAuditResponse500Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// ListAuditResponse503Headers the declared response headers of an HTTP 503 response for ListAudit
+type ListAuditResponse503Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// ListAuditResponseDefaultHeaders the declared response headers of an HTTP default response for ListAudit
+type ListAuditResponseDefaultHeaders struct {
+	XError   string
+	XErrorId string
+}
+
+type ListAuditResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuditPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *OtherError
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListAuditResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListAuditResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListAuditResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListAuditResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListAuditResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ListAuditResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAuditResponse) GetJSON200() *AuditPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListAuditResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListAuditResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListAuditResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListAuditResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListAuditResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListAuditResponse) GetJSONDefault() *OtherError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAuditResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAuditResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAuditResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAuditResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetPodDemandResponse400Headers the declared response headers of an HTTP 400 response for GetPodDemand
 type GetPodDemandResponse400Headers struct {
 	XError   string
@@ -1830,6 +2824,152 @@ func (r GetPodDemandResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetPodDemandResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetFleetSummaryResponse400Headers the declared response headers of an HTTP 400 response for GetFleetSummary
+type GetFleetSummaryResponse400Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// GetFleetSummaryResponse401Headers the declared response headers of an HTTP 401 response for GetFleetSummary
+type GetFleetSummaryResponse401Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// GetFleetSummaryResponse403Headers the declared response headers of an HTTP 403 response for GetFleetSummary
+type GetFleetSummaryResponse403Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// GetFleetSummaryResponse500Headers the declared response headers of an HTTP 500 response for GetFleetSummary
+type GetFleetSummaryResponse500Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// GetFleetSummaryResponse502Headers the declared response headers of an HTTP 502 response for GetFleetSummary
+type GetFleetSummaryResponse502Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// GetFleetSummaryResponse503Headers the declared response headers of an HTTP 503 response for GetFleetSummary
+type GetFleetSummaryResponse503Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// GetFleetSummaryResponseDefaultHeaders the declared response headers of an HTTP default response for GetFleetSummary
+type GetFleetSummaryResponseDefaultHeaders struct {
+	XError   string
+	XErrorId string
+}
+
+type GetFleetSummaryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FleetSummary
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGateway
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *OtherError
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetFleetSummaryResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetFleetSummaryResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetFleetSummaryResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetFleetSummaryResponse500Headers
+	// Headers502 the parsed response headers for an HTTP 502 response
+	Headers502 *GetFleetSummaryResponse502Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetFleetSummaryResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetFleetSummaryResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetFleetSummaryResponse) GetJSON200() *FleetSummary {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetFleetSummaryResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetFleetSummaryResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetFleetSummaryResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetFleetSummaryResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r GetFleetSummaryResponse) GetJSON502() *BadGateway {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetFleetSummaryResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetFleetSummaryResponse) GetJSONDefault() *OtherError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFleetSummaryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFleetSummaryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFleetSummaryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFleetSummaryResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2727,6 +3867,298 @@ func (r ListServersResponse) ContentType() string {
 	return ""
 }
 
+// DrainServerResponse400Headers the declared response headers of an HTTP 400 response for DrainServer
+type DrainServerResponse400Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// DrainServerResponse401Headers the declared response headers of an HTTP 401 response for DrainServer
+type DrainServerResponse401Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// DrainServerResponse403Headers the declared response headers of an HTTP 403 response for DrainServer
+type DrainServerResponse403Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// DrainServerResponse404Headers the declared response headers of an HTTP 404 response for DrainServer
+type DrainServerResponse404Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// DrainServerResponse500Headers the declared response headers of an HTTP 500 response for DrainServer
+type DrainServerResponse500Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// DrainServerResponse503Headers the declared response headers of an HTTP 503 response for DrainServer
+type DrainServerResponse503Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// DrainServerResponseDefaultHeaders the declared response headers of an HTTP default response for DrainServer
+type DrainServerResponseDefaultHeaders struct {
+	XError   string
+	XErrorId string
+}
+
+type DrainServerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DrainState
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ServerNotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *OtherError
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DrainServerResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DrainServerResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DrainServerResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DrainServerResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DrainServerResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DrainServerResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *DrainServerResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DrainServerResponse) GetJSON200() *DrainState {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DrainServerResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DrainServerResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DrainServerResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DrainServerResponse) GetJSON404() *ServerNotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DrainServerResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DrainServerResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r DrainServerResponse) GetJSONDefault() *OtherError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DrainServerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DrainServerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DrainServerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DrainServerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UndrainServerResponse400Headers the declared response headers of an HTTP 400 response for UndrainServer
+type UndrainServerResponse400Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// UndrainServerResponse401Headers the declared response headers of an HTTP 401 response for UndrainServer
+type UndrainServerResponse401Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// UndrainServerResponse403Headers the declared response headers of an HTTP 403 response for UndrainServer
+type UndrainServerResponse403Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// UndrainServerResponse404Headers the declared response headers of an HTTP 404 response for UndrainServer
+type UndrainServerResponse404Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// UndrainServerResponse500Headers the declared response headers of an HTTP 500 response for UndrainServer
+type UndrainServerResponse500Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// UndrainServerResponse503Headers the declared response headers of an HTTP 503 response for UndrainServer
+type UndrainServerResponse503Headers struct {
+	XError   string
+	XErrorId string
+}
+
+// UndrainServerResponseDefaultHeaders the declared response headers of an HTTP default response for UndrainServer
+type UndrainServerResponseDefaultHeaders struct {
+	XError   string
+	XErrorId string
+}
+
+type UndrainServerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DrainState
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ServerNotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *OtherError
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UndrainServerResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UndrainServerResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UndrainServerResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UndrainServerResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UndrainServerResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UndrainServerResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *UndrainServerResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UndrainServerResponse) GetJSON200() *DrainState {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UndrainServerResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UndrainServerResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UndrainServerResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UndrainServerResponse) GetJSON404() *ServerNotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UndrainServerResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UndrainServerResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r UndrainServerResponse) GetJSONDefault() *OtherError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UndrainServerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UndrainServerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UndrainServerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UndrainServerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetAffinityMetricsWithResponse Session affinity metrics per provider
 //
 // Hit, miss and fallback counts of session affinity per provider, and each
@@ -2780,6 +4212,41 @@ func (c *ClientWithResponses) ClearAffinityWithResponse(ctx context.Context, bod
 	return ParseClearAffinityResponse(rsp)
 }
 
+// GetUserSessionsWithResponse A user's live session pins
+//
+// The user's live session pins (expired ones left out), ordered by provider
+// then model: which backend each of their sessions is pinned to and until
+// when. An unknown user has an empty list. One read of the user's pins.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/ai/v1/admin/affinity/users/{userId} (the `GetUserSessions` operationId).
+func (c *ClientWithResponses) GetUserSessionsWithResponse(ctx context.Context, userId UserID, reqEditors ...RequestEditorFn) (*GetUserSessionsResponse, error) {
+	rsp, err := c.GetUserSessions(ctx, userId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetUserSessionsResponse(rsp)
+}
+
+// ListAuditWithResponse The audit trail, newest first
+//
+// Who did what, newest first: restarts, affinity clears, registry refreshes,
+// drains and undrains, from every replica. `next` is the `before` of the
+// following page and empty on the last one. A page costs O(limit) whatever
+// the trail's length; the trail keeps the last `--audit-stream-len` entries.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/ai/v1/admin/audit (the `ListAudit` operationId).
+func (c *ClientWithResponses) ListAuditWithResponse(ctx context.Context, params *ListAuditParams, reqEditors ...RequestEditorFn) (*ListAuditResponse, error) {
+	rsp, err := c.ListAudit(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAuditResponse(rsp)
+}
+
 // GetPodDemandWithResponse Demand telemetry of one pod
 //
 // Requests in flight, last use and a per-model breakdown with 5-minute request
@@ -2797,6 +4264,27 @@ func (c *ClientWithResponses) GetPodDemandWithResponse(ctx context.Context, podU
 		return nil, err
 	}
 	return ParseGetPodDemandResponse(rsp)
+}
+
+// GetFleetSummaryWithResponse The fleet at a glance
+//
+// Pods by status, what the running pods cost per hour, the idle pods and
+// what they cost, the server pool's health per provider, and the fleet's
+// in-flight requests and requests started in the last 5 minutes. A running
+// pod is idle when no request started on it for `idle_after_minutes`
+// (`--idle-after`; a pod never used counts as idle). It is computed from the
+// cached pod list and a fixed number of Valkey round trips whatever the
+// fleet's size. RunPod failing is a 502, as for the pod list.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/ai/v1/admin/fleet/summary (the `GetFleetSummary` operationId).
+func (c *ClientWithResponses) GetFleetSummaryWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetFleetSummaryResponse, error) {
+	rsp, err := c.GetFleetSummary(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFleetSummaryResponse(rsp)
 }
 
 // ListPodsWithResponse List inference pods
@@ -2917,6 +4405,90 @@ func (c *ClientWithResponses) ListServersWithResponse(ctx context.Context, param
 		return nil, err
 	}
 	return ParseListServersResponse(rsp)
+}
+
+// DrainServerWithBodyWithResponse Take a server out of rotation without stopping it
+//
+// Marks a server draining, for every replica and every router that uses the
+// fleet library (the change travels on the refresh channel). A draining
+// server keeps the requests it has and is still probed, but gets no new
+// session: routers leave it out of the servers they pick, and a live pin
+// to it counts as a fallback and is re-pinned elsewhere. The drain is fleet
+// state in Valkey: it outlives restarts of every replica and router until
+// the server is undrained. Draining a drained server answers the same
+// (idempotent) and keeps when it began; a new `reason` replaces the old.
+// A URL in no provider's pool is a 404 `server not found`. Audited as
+// `server.drain`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/ai/v1/admin/servers/drain (the `DrainServer` operationId).
+func (c *ClientWithResponses) DrainServerWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DrainServerResponse, error) {
+	rsp, err := c.DrainServerWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDrainServerResponse(rsp)
+}
+
+// DrainServerWithResponse Take a server out of rotation without stopping it
+//
+// Marks a server draining, for every replica and every router that uses the
+// fleet library (the change travels on the refresh channel). A draining
+// server keeps the requests it has and is still probed, but gets no new
+// session: routers leave it out of the servers they pick, and a live pin
+// to it counts as a fallback and is re-pinned elsewhere. The drain is fleet
+// state in Valkey: it outlives restarts of every replica and router until
+// the server is undrained. Draining a drained server answers the same
+// (idempotent) and keeps when it began; a new `reason` replaces the old.
+// A URL in no provider's pool is a 404 `server not found`. Audited as
+// `server.drain`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/ai/v1/admin/servers/drain (the `DrainServer` operationId).
+func (c *ClientWithResponses) DrainServerWithResponse(ctx context.Context, body DrainServerJSONRequestBody, reqEditors ...RequestEditorFn) (*DrainServerResponse, error) {
+	rsp, err := c.DrainServer(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDrainServerResponse(rsp)
+}
+
+// UndrainServerWithBodyWithResponse Put a drained server back into rotation
+//
+// Ends a server's drain on every replica and router; routers may pick it
+// for new sessions again. Undraining a server that is not draining answers
+// the same (idempotent). A URL in no provider's pool is a 404
+// `server not found`. Audited as `server.undrain`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/ai/v1/admin/servers/undrain (the `UndrainServer` operationId).
+func (c *ClientWithResponses) UndrainServerWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UndrainServerResponse, error) {
+	rsp, err := c.UndrainServerWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUndrainServerResponse(rsp)
+}
+
+// UndrainServerWithResponse Put a drained server back into rotation
+//
+// Ends a server's drain on every replica and router; routers may pick it
+// for new sessions again. Undraining a server that is not draining answers
+// the same (idempotent). A URL in no provider's pool is a 404
+// `server not found`. Audited as `server.undrain`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/ai/v1/admin/servers/undrain (the `UndrainServer` operationId).
+func (c *ClientWithResponses) UndrainServerWithResponse(ctx context.Context, body UndrainServerJSONRequestBody, reqEditors ...RequestEditorFn) (*UndrainServerResponse, error) {
+	rsp, err := c.UndrainServer(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUndrainServerResponse(rsp)
 }
 
 // ParseGetAffinityMetricsResponse parses an HTTP response from a GetAffinityMetricsWithResponse call
@@ -3265,6 +4837,352 @@ func ParseClearAffinityResponse(rsp *http.Response) (*ClearAffinityResponse, err
 	return response, nil
 }
 
+// ParseGetUserSessionsResponse parses an HTTP response from a GetUserSessionsWithResponse call
+func ParseGetUserSessionsResponse(rsp *http.Response) (*GetUserSessionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetUserSessionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UserSessions
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest OtherError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers GetUserSessionsResponse400Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetUserSessionsResponse401Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetUserSessionsResponse403Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetUserSessionsResponse500Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetUserSessionsResponse503Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers GetUserSessionsResponseDefaultHeaders
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListAuditResponse parses an HTTP response from a ListAuditWithResponse call
+func ParseListAuditResponse(rsp *http.Response) (*ListAuditResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAuditResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuditPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest OtherError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListAuditResponse400Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListAuditResponse401Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListAuditResponse403Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListAuditResponse500Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListAuditResponse503Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers ListAuditResponseDefaultHeaders
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetPodDemandResponse parses an HTTP response from a GetPodDemandWithResponse call
 func ParseGetPodDemandResponse(rsp *http.Response) (*GetPodDemandResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -3418,6 +5336,203 @@ func ParseGetPodDemandResponse(rsp *http.Response) (*GetPodDemandResponse, error
 		response.Headers503 = &headers
 	case true:
 		var headers GetPodDemandResponseDefaultHeaders
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetFleetSummaryResponse parses an HTTP response from a GetFleetSummaryWithResponse call
+func ParseGetFleetSummaryResponse(rsp *http.Response) (*GetFleetSummaryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFleetSummaryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FleetSummary
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest BadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest OtherError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers GetFleetSummaryResponse400Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetFleetSummaryResponse401Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetFleetSummaryResponse403Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetFleetSummaryResponse500Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 502:
+		var headers GetFleetSummaryResponse502Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers502 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetFleetSummaryResponse503Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers GetFleetSummaryResponseDefaultHeaders
 		if values := rsp.Header.Values("x-error"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -4624,6 +6739,400 @@ func ParseListServersResponse(rsp *http.Response) (*ListServersResponse, error) 
 		response.Headers503 = &headers
 	case true:
 		var headers ListServersResponseDefaultHeaders
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDrainServerResponse parses an HTTP response from a DrainServerWithResponse call
+func ParseDrainServerResponse(rsp *http.Response) (*DrainServerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DrainServerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DrainState
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ServerNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest OtherError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers DrainServerResponse400Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DrainServerResponse401Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DrainServerResponse403Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DrainServerResponse404Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers DrainServerResponse500Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DrainServerResponse503Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers DrainServerResponseDefaultHeaders
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUndrainServerResponse parses an HTTP response from a UndrainServerWithResponse call
+func ParseUndrainServerResponse(rsp *http.Response) (*UndrainServerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UndrainServerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DrainState
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ServerNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest OtherError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers UndrainServerResponse400Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UndrainServerResponse401Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UndrainServerResponse403Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UndrainServerResponse404Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers UndrainServerResponse500Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UndrainServerResponse503Headers
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers UndrainServerResponseDefaultHeaders
 		if values := rsp.Header.Values("x-error"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"errors"
-	"net/http"
 
 	"github.com/threatwinds/aiadmin/clients/fleet"
 	"github.com/threatwinds/aiadmin/gen/adminapi"
@@ -43,14 +41,11 @@ func (h *Handlers) ClearAffinity(ctx context.Context, req adminapi.ClearAffinity
 		return nil, notConfigured("valkey")
 	}
 	if req.Body == nil {
-		return nil, newAPIError(http.StatusBadRequest, "invalid request body").withDetail("a JSON body is required")
+		return nil, bodyRequired()
 	}
 	body := *req.Body
 	cleared, err := h.Affinity.ClearAffinity(ctx, body.UserId, body.ModelId)
 	if err != nil {
-		if errors.Is(err, fleet.ErrEmptyUser) || errors.Is(err, fleet.ErrEmptyModel) {
-			return nil, newAPIError(http.StatusBadRequest, "invalid request body").withDetail(err.Error())
-		}
 		h.audit(ctx, "affinity.clear", body.UserId, "failed")
 		return nil, failure(inStore(err))
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/threatwinds/aiadmin/server"
 	"github.com/threatwinds/aiadmin/server/contracttest"
 	"github.com/threatwinds/aiadmin/server/httpapi"
+	"github.com/threatwinds/aiadmin/server/pool"
 )
 
 // Credentials the test environment accepts.
@@ -119,7 +120,9 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *testEnv {
 	}
 	h := &httpapi.Handlers{
 		Affinity: env.store, Registry: env.store, Refresher: env.store, Demand: env.store,
-		Log: log, Now: o.now,
+		Drains: pool.NewDrains(env.store), Sessions: env.store, AuditTrail: env.store,
+		Audit: httpapi.ValkeyAuditor{Store: env.store},
+		Log:   log, Now: o.now,
 	}
 	if o.handlers != nil {
 		o.handlers(h, env.store)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/valkey-io/valkey-go"
 
+	"github.com/threatwinds/aiadmin/clients/fleet"
+	"github.com/threatwinds/aiadmin/clients/flight"
 	"github.com/threatwinds/aiadmin/clients/runpod"
 	"github.com/threatwinds/aiadmin/server/pods"
 	"github.com/threatwinds/aiadmin/server/pool"
@@ -41,6 +43,18 @@ func failure(err error) *APIError {
 		return newAPIError(http.StatusBadGateway, "runpod API error").withDetail(runpodDetail(ce)).withCause(err)
 	case errors.Is(err, pods.ErrRestartInProgress):
 		return newAPIError(http.StatusServiceUnavailable, "pod restart in progress").withCause(err)
+	case errors.Is(err, pool.ErrServerNotFound):
+		return newAPIError(http.StatusNotFound, "server not found")
+	case errors.Is(err, fleet.ErrInvalidAuditID):
+		return newAPIError(http.StatusBadRequest, "invalid query parameter before").
+			withDetail("must be the next of an earlier page: two integers of 64 bits joined by -")
+	case errors.Is(err, fleet.ErrDrainReasonTooLong):
+		return newAPIError(http.StatusBadRequest, "invalid request body").
+			withDetail(fmt.Sprintf("reason: at most %d characters", fleet.MaxDrainReason)).withCause(err)
+	case errors.Is(err, fleet.ErrEmptyUser), errors.Is(err, fleet.ErrEmptyModel), errors.Is(err, fleet.ErrEmptyURL):
+		return newAPIError(http.StatusBadRequest, "invalid request body").withDetail("a required field is empty").withCause(err)
+	case errors.Is(err, pods.ErrRequestTimedOut), errors.Is(err, flight.ErrStoppedWaiting):
+		return newAPIError(http.StatusServiceUnavailable, "request timed out").withCause(err)
 	case errors.Is(err, errStore), errors.Is(err, pods.ErrFleetState), errors.Is(err, pool.ErrNotLoaded):
 		return storeFailure(err)
 	case errors.Is(err, pods.ErrRequestTimedOut), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):

@@ -20,6 +20,12 @@ type Handlers struct {
 	Pods      PodService
 	Servers   ServerLister
 	Audit     Auditor
+	// Drains, Sessions, AuditTrail and Summary serve the operator
+	// operations beyond the API document.
+	Drains     DrainControl
+	Sessions   SessionReader
+	AuditTrail AuditReader
+	Summary    FleetSummarizer
 	Now       func() time.Time
 	Log       *zap.Logger
 }
@@ -31,6 +37,11 @@ func (h *Handlers) now() time.Time {
 		return h.Now()
 	}
 	return time.Now()
+}
+
+// bodyRequired answers a request whose operation needs a body and got none.
+func bodyRequired() *APIError {
+	return newAPIError(http.StatusBadRequest, "invalid request body").withDetail("a JSON body is required")
 }
 
 // notConfigured answers an operation whose dependency this replica was

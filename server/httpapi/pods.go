@@ -99,6 +99,7 @@ func podItem(p pods.Pod, now time.Time) adminapi.Pod {
 		DesiredStatus:    p.DesiredStatus,
 		Kind:             p.Kind,
 		Url:              p.URL,
+		Draining:         p.Draining,
 		Models:           p.Models,
 		Healthy:          p.Healthy,
 		Inflight:         p.Inflight,
@@ -116,7 +117,7 @@ func podItem(p pods.Pod, now time.Time) adminapi.Pod {
 func podDetail(p pods.Pod, now time.Time) adminapi.PodDetail {
 	v := podItem(p, now)
 	return adminapi.PodDetail{
-		Id: v.Id, Name: v.Name, DesiredStatus: v.DesiredStatus, Kind: v.Kind, Url: v.Url,
+		Id: v.Id, Name: v.Name, DesiredStatus: v.DesiredStatus, Kind: v.Kind, Url: v.Url, Draining: v.Draining,
 		Models: v.Models, Healthy: v.Healthy, Inflight: v.Inflight, LastUseMs: v.LastUseMs,
 		IdleSeconds: v.IdleSeconds, LastStartedAt: p.LastStartedAt, LastStatusChange: v.LastStatusChange,
 		CostPerHr: v.CostPerHr, DataCenterId: v.DataCenterId, Location: v.Location, GpuTypeId: v.GpuTypeId,

@@ -34,6 +34,8 @@ func (h *Handlers) ListServers(ctx context.Context, req adminapi.ListServersRequ
 			LastCheckMs:          s.LastCheckMs,
 			LastFailureMs:        s.LastFailureMs,
 			Models:               s.Models,
+			Draining:             s.Draining,
+			DrainReason:          s.DrainReason,
 		}
 	}
 	return adminapi.ListServers200JSONResponse{Servers: out, Page: page, Limit: limit, Total: total}, nil

@@ -155,6 +155,20 @@ func (c *Catalog) join(ctx context.Context, entries []entry, total int64) ([]Pod
 	return out, total, nil
 }
 
+// Fleet returns every fleet pod from the cached list, ordered as List
+// orders them, with RunPod's facts and URL only: no fleet state is read.
+func (c *Catalog) Fleet(ctx context.Context) ([]Pod, error) {
+	snap, err := c.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Pod, len(snap.entries))
+	for i, e := range snap.entries {
+		out[i] = view(e, fleet.BackendState{})
+	}
+	return out, nil
+}
+
 // Get returns one fleet pod, read from RunPod now rather than from the
 // cache, with its fleet state.
 func (c *Catalog) Get(ctx context.Context, id string) (Pod, error) {

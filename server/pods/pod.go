@@ -28,6 +28,8 @@ type Pod struct {
 	Healthy   *bool
 	Inflight  int64
 	LastUseMs int64
+	// Draining is true while URL is drained: it gets no new sessions.
+	Draining bool
 }
 
 // entry is one fleet pod with what is derived from it once per fetch.
@@ -60,6 +62,7 @@ func view(e entry, st fleet.BackendState) Pod {
 		Healthy:          healthVerdict(st),
 		Inflight:         st.Inflight,
 		LastUseMs:        st.LastUseMs,
+		Draining:         st.Draining,
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 // trip. *fleet.Store implements it.
 type HealthReader interface {
 	HealthMany(ctx context.Context, urls []string) ([]fleet.ServerHealth, error)
+	Drains(ctx context.Context) (map[string]fleet.Drain, error)
 }
 
 // ServerStatus is one server of the pool with the health the fleet's prober
@@ -27,6 +28,9 @@ type ServerStatus struct {
 	ConsecutiveSuccesses int64
 	LastCheckMs          int64
 	LastFailureMs        int64
+	// Draining is true while the server is drained; DrainReason says why.
+	Draining    bool
+	DrainReason string
 }
 
 // ServerList answers GET /servers from the replica's tables and the health
@@ -51,14 +55,10 @@ func (l *ServerList) ListServers(ctx context.Context, offset, limit int64) ([]Se
 	if offset < 0 || limit <= 0 {
 		return nil, 0, fmt.Errorf("listing servers (offset %d, limit %d): %w", offset, limit, fleet.ErrInvalidPage)
 	}
-	snap := l.tables.Snapshot()
-	if !snap.Loaded() {
-		if err := l.tables.Reload(ctx); err != nil {
-			return nil, 0, fmt.Errorf("listing servers: %w: %w", ErrNotLoaded, err)
-		}
-		snap = l.tables.Snapshot()
+	all, err := l.Servers(ctx)
+	if err != nil {
+		return nil, 0, err
 	}
-	all := snap.Servers()
 	total := int64(len(all))
 	from := min(offset, total)
 	to := min(from+min(limit, total), total)
@@ -68,6 +68,10 @@ func (l *ServerList) ListServers(ctx context.Context, offset, limit int64) ([]Se
 		urls[i] = s.URL
 	}
 	hs, err := l.health.HealthMany(ctx, urls)
+	if err != nil {
+		return nil, 0, fmt.Errorf("listing servers: %w", err)
+	}
+	drains, err := l.health.Drains(ctx)
 	if err != nil {
 		return nil, 0, fmt.Errorf("listing servers: %w", err)
 	}
@@ -88,6 +92,22 @@ func (l *ServerList) ListServers(ctx context.Context, offset, limit int64) ([]Se
 			LastFailureMs:        h.LastFailureMs,
 			Models:               models,
 		}
+		if d, ok := drains[s.URL]; ok {
+			out[i].Draining, out[i].DrainReason = true, d.Reason
+		}
 	}
 	return out, total, nil
+}
+
+// Servers returns every server of the replica's tables, ordered as
+// ListServers orders them, loading tables never loaded first.
+func (l *ServerList) Servers(ctx context.Context) ([]fleet.Server, error) {
+	snap := l.tables.Snapshot()
+	if !snap.Loaded() {
+		if err := l.tables.Reload(ctx); err != nil {
+			return nil, fmt.Errorf("listing servers: %w: %w", ErrNotLoaded, err)
+		}
+		snap = l.tables.Snapshot()
+	}
+	return snap.Servers(), nil
 }

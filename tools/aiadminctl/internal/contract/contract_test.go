@@ -123,7 +123,7 @@ func TestHarvestCollectsStringsAndStringArraysByKey(t *testing.T) {
 
 func TestWriteBodiesAreBuiltFromTheSchema(t *testing.T) {
 	_, ops := loadSpec(t, "")
-	checks := writeChecks(find(t, ops, "ClearAffinity"), nil, func() string { return "contract-x" })
+	checks := writeChecks(find(t, ops, "ClearAffinity"), nil, func() string { return "contract-x" }, http.StatusOK)
 	if got := string(checks[0].body); got != `{"user_id":"contract-x"}` {
 		t.Errorf("body %s", got)
 	}
@@ -134,7 +134,7 @@ func TestWriteBodiesAreBuiltFromTheSchema(t *testing.T) {
 	if !slices.Equal(notes, []string{"", "no credentials", "unknown field", "text/plain body"}) {
 		t.Errorf("write checks %q", notes)
 	}
-	if checks := writeChecks(find(t, ops, "RefreshRegistry"), nil, nil); len(checks) != 2 || checks[0].body != nil {
+	if checks := writeChecks(find(t, ops, "RefreshRegistry"), nil, nil, http.StatusOK); len(checks) != 2 || checks[0].body != nil {
 		t.Errorf("a write without a body: %d checks, body %q", len(checks), checks[0].body)
 	}
 }

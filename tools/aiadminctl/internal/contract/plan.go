@@ -178,7 +178,7 @@ func invalidValue(o *operation, s *openapi3.Schema) (string, []int) {
 // writeChecks are the checks of a write operation the user allowed: the
 // call with a body built from its schema, credentials refused, and, for a
 // JSON body, an unknown field and a wrong content type.
-func writeChecks(o *operation, values map[string]string, invent func() string) []*check {
+func writeChecks(o *operation, values map[string]string, invent func() string, want int) []*check {
 	path := o.fill(values)
 	var body []byte
 	var ct string
@@ -189,7 +189,7 @@ func writeChecks(o *operation, values map[string]string, invent func() string) [
 		}
 	}
 	checks := []*check{
-		{op: o, method: o.method, path: path, body: body, contentType: ct, want: []int{http.StatusOK}},
+		{op: o, method: o.method, path: path, body: body, contentType: ct, want: []int{want}},
 		{op: o, method: o.method, path: path, body: body, contentType: ct, creds: noCredentials, want: []int{http.StatusUnauthorized}},
 	}
 	if ct != "" {

@@ -133,8 +133,29 @@ func (r *runner) runWrite(ctx context.Context, o *operation) error {
 		skip("needs a target the suite cannot invent safely")
 		return nil
 	}
-	return r.runAll(ctx, writeChecks(o, values, invent))
+	if targetsServer(o) {
+		// A body naming a server would act on a real one: the suite sends
+		// an invented URL that no pool holds, and expects the declared 404,
+		// so it checks the write path without draining anything.
+		return r.runAll(ctx, writeChecks(o, values, inventURL, http.StatusNotFound))
+	}
+	return r.runAll(ctx, writeChecks(o, values, invent, http.StatusOK))
 }
+
+// targetsServer reports whether o's body names a server by its url and o
+// declares the 404 of a url no pool holds.
+func targetsServer(o *operation) bool {
+	rb := o.op.RequestBody
+	if rb == nil || rb.Value == nil || !o.declares(http.StatusNotFound) {
+		return false
+	}
+	mt := rb.Value.Content.Get("application/json")
+	return mt != nil && mt.Schema != nil && mt.Schema.Value != nil && mt.Schema.Value.Properties["url"] != nil
+}
+
+// inventURL returns an absolute URL that names no real server: the .invalid
+// top-level domain is reserved never to resolve.
+func inventURL() string { return "https://" + invent() + ".invalid/v1" }
 
 // invent returns a fresh value for a write's body, such as a user id no
 // real user has.

@@ -1,0 +1,211 @@
+// Package summary is the fleet at a glance: pods by status and what they
+// cost, the idle ones, the server pool's health per provider and the load,
+// computed from the cached pod list and a fixed number of Valkey round trips
+// whatever the fleet's size, and shared by every caller for a short TTL.
+package summary
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/threatwinds/aiadmin/clients/fleet"
+	"github.com/threatwinds/aiadmin/clients/flight"
+	"github.com/threatwinds/aiadmin/server/pods"
+)
+
+// DefaultIdleAfter is how long a running pod goes without a request before
+// it counts as idle.
+const DefaultIdleAfter = 15 * time.Minute
+
+// statusRunning is RunPod's desired status of a pod that runs and costs.
+const statusRunning = "RUNNING"
+
+// Summary is the fleet at a glance.
+type Summary struct {
+	Pods     int64
+	ByStatus map[string]int64
+	// CostPerHr sums the running pods' hourly cost.
+	CostPerHr float64
+	// IdlePods are running pods with no request started for IdleAfter (a pod
+	// never used counts as idle); IdleCostPerHr is what they cost.
+	IdlePods      int64
+	IdleCostPerHr float64
+	IdleAfter     time.Duration
+	// Providers has every provider, in fleet.Providers order.
+	Providers []Provider
+	// Inflight and Requests5m add up every server's and pod's in-flight
+	// requests and requests started in the last 5 minutes.
+	Inflight   int64
+	Requests5m int64
+}
+
+// Provider counts one provider's servers by state. A draining server is
+// counted as draining and by its health too.
+type Provider struct {
+	Name      string
+	Servers   int64
+	Healthy   int64
+	Unhealthy int64
+	Draining  int64
+}
+
+// PodSource gives every fleet pod from the cached list; *pods.Catalog
+// implements it.
+type PodSource interface {
+	Fleet(ctx context.Context) ([]pods.Pod, error)
+}
+
+// ServerSource gives every server of the pool; *pool.ServerList implements
+// it.
+type ServerSource interface {
+	Servers(ctx context.Context) ([]fleet.Server, error)
+}
+
+// StateReader reads the fleet state the summary adds up, each method in one
+// round trip; *fleet.Store implements it.
+type StateReader interface {
+	HealthMany(ctx context.Context, urls []string) ([]fleet.ServerHealth, error)
+	Drains(ctx context.Context) (map[string]fleet.Drain, error)
+	FleetDemand(ctx context.Context, urls []string) (fleet.DemandTotals, error)
+}
+
+// Options configure a Summarizer; zero values take the defaults.
+type Options struct {
+	// IdleAfter is DefaultIdleAfter when zero.
+	IdleAfter time.Duration
+	// TTL is how long a computed summary is served to every caller; it
+	// should be the pod list's cache TTL. Zero computes on every call.
+	TTL time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Summarizer computes the summary at most once per TTL however many callers
+// ask: concurrent callers share one computation.
+type Summarizer struct {
+	pods    PodSource
+	servers ServerSource
+	state   StateReader
+	opts    Options
+	flights *flight.Group[Summary]
+
+	mu   sync.Mutex
+	last Summary
+	at   time.Time
+}
+
+// New returns a summarizer over the pod list, the pool and the fleet state.
+// Pods may be nil when RunPod is not configured: the summary then has no
+// pods.
+func New(p PodSource, s ServerSource, st StateReader, o Options) *Summarizer {
+	if o.IdleAfter <= 0 {
+		o.IdleAfter = DefaultIdleAfter
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Summarizer{pods: p, servers: s, state: st, opts: o, flights: flight.NewGroup[Summary]()}
+}
+
+// Close ends a computation still running for callers that gave up on it.
+func (s *Summarizer) Close() { s.flights.Close() }
+
+// Summary returns the fleet summary, computed at most once per TTL.
+func (s *Summarizer) Summary(ctx context.Context) (Summary, error) {
+	s.mu.Lock()
+	if !s.at.IsZero() && s.opts.Now().Sub(s.at) < s.opts.TTL {
+		sum := s.last
+		s.mu.Unlock()
+		return sum, nil
+	}
+	s.mu.Unlock()
+	return s.flights.Do(ctx, "summary", func(ctx context.Context) (Summary, error) {
+		// A caller's deadline no longer bounds the shared computation; the
+		// RunPod and Valkey clients' own timeouts do.
+		sum, err := s.compute(ctx)
+		if err != nil {
+			return Summary{}, err
+		}
+		s.mu.Lock()
+		s.last, s.at = sum, s.opts.Now()
+		s.mu.Unlock()
+		return sum, nil
+	})
+}
+
+// compute reads the cached pod list, the pool, and three round trips of
+// fleet state: health, drains and demand.
+func (s *Summarizer) compute(ctx context.Context) (Summary, error) {
+	var fleetPods []pods.Pod
+	if s.pods != nil {
+		var err error
+		if fleetPods, err = s.pods.Fleet(ctx); err != nil {
+			return Summary{}, err
+		}
+	}
+	servers, err := s.servers.Servers(ctx)
+	if err != nil {
+		return Summary{}, err
+	}
+	urls := make([]string, 0, len(servers)+len(fleetPods))
+	for _, sv := range servers {
+		urls = append(urls, sv.URL)
+	}
+	health, err := s.state.HealthMany(ctx, urls)
+	if err != nil {
+		return Summary{}, err
+	}
+	drains, err := s.state.Drains(ctx)
+	if err != nil {
+		return Summary{}, err
+	}
+	for _, p := range fleetPods {
+		urls = append(urls, p.URL)
+	}
+	slices.Sort(urls)
+	demand, err := s.state.FleetDemand(ctx, slices.Compact(urls))
+	if err != nil {
+		return Summary{}, err
+	}
+
+	sum := Summary{ByStatus: map[string]int64{}, IdleAfter: s.opts.IdleAfter,
+		Inflight: demand.Inflight, Requests5m: demand.Requests5m}
+	idleSince := s.opts.Now().Add(-s.opts.IdleAfter).UnixMilli()
+	for _, p := range fleetPods {
+		sum.Pods++
+		sum.ByStatus[p.DesiredStatus]++
+		if p.DesiredStatus != statusRunning {
+			continue
+		}
+		sum.CostPerHr += p.CostPerHr
+		if demand.LastUseMs[p.URL] <= idleSince {
+			sum.IdlePods++
+			sum.IdleCostPerHr += p.CostPerHr
+		}
+	}
+	byName := map[string]*Provider{}
+	for _, name := range fleet.Providers {
+		sum.Providers = append(sum.Providers, Provider{Name: name})
+	}
+	for i := range sum.Providers {
+		byName[sum.Providers[i].Name] = &sum.Providers[i]
+	}
+	for i, sv := range servers {
+		p := byName[sv.Provider]
+		if p == nil {
+			continue
+		}
+		p.Servers++
+		if h := health[i].Healthy; h != nil && *h {
+			p.Healthy++
+		} else {
+			p.Unhealthy++
+		}
+		if _, ok := drains[sv.URL]; ok {
+			p.Draining++
+		}
+	}
+	return sum, nil
+}
