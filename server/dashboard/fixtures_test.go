@@ -230,7 +230,8 @@ func (q *quietFleet) seed(t *testing.T) {
 // first probe behind it.
 func (q *quietFleet) waitProbed(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
+	var state string
 	for {
 		limit := int64(100)
 		resp, err := q.client.ListServersWithResponse(t.Context(), &adminclient.ListServersParams{Limit: &limit})
@@ -244,9 +245,12 @@ func (q *quietFleet) waitProbed(t *testing.T) {
 			if probed == 37 {
 				return
 			}
+			state = fmt.Sprintf("%d of %d servers probed", probed, resp.JSON200.Total)
+		} else if err == nil {
+			state = fmt.Sprintf("status %d: %s", resp.StatusCode(), resp.Body)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the quiet fleet's servers were not all probed within 20 s: %v", err)
+			t.Fatalf("the quiet fleet's servers were not all probed within 30 s: %v %s", err, state)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -24,13 +24,17 @@ func TestDashboardQuietFleet(t *testing.T) {
 	tb.open()
 	tb.signInKeyPair(adminKey, adminSecret)
 	tb.waitSignedIn()
-	tb.takeProblems() // TEMP
+	tb.waitFresh("overview", "0")
+	tb.checkClean("after signing in with a key pair")
 
 	t.Run("pods", func(t *testing.T) { q.checkPods(t, tb) })
 	t.Run("pod page", func(t *testing.T) { q.checkPodPage(t, tb) })
 	t.Run("servers", func(t *testing.T) { q.checkServers(t, tb) })
 	t.Run("registry", func(t *testing.T) { q.checkRegistry(t, tb) })
+	t.Run("overview", func(t *testing.T) { q.checkOverview(t, tb) })
+	t.Run("sessions", func(t *testing.T) { q.checkSessions(t, tb, "usr_alice") })
 	t.Run("markup from outside is text", func(t *testing.T) { q.checkHostile(t, tb) })
+	t.Run("audit", func(t *testing.T) { q.checkAudit(t, tb) })
 	t.Run("valkey outage", func(t *testing.T) { q.checkOutage(t, tb) })
 }
 
@@ -65,7 +69,7 @@ func (q *quietFleet) checkPods(t *testing.T, tb *tab) {
 			"kind":     {Text: p.Kind},
 			"status":   {Text: p.DesiredStatus},
 			"health":   {Text: health, Value: &healthValue},
-			"draining": {Text: "no", Value: ptr("false")},
+			"draining": {Text: map[bool]string{true: "draining", false: "no"}[p.Draining], Value: ptr(strconv.FormatBool(p.Draining))},
 			"inflight": {Text: strconv.FormatInt(p.Inflight, 10), Value: ptr(strconv.FormatInt(p.Inflight, 10))},
 			"idle":     {Text: idle, Value: ptr(strconv.FormatInt(p.IdleSeconds, 10))},
 			"cost":     {Text: fmt.Sprintf("$%.2f/h", p.CostPerHr), Value: ptr(strconv.FormatFloat(p.CostPerHr, 'f', -1, 64))},

@@ -2,6 +2,8 @@ package dashboard_test
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -206,11 +208,21 @@ func (q *quietFleet) checkRegistry(t *testing.T, tb *tab) {
 
 // drainingCell is what the draining column shows for s.
 func drainingCell(s adminclient.Server) cell {
-	return cell{Text: "no", Value: ptr("null")}
+	text := "no"
+	switch {
+	case s.Draining && s.DrainReason != "":
+		text = "draining: " + s.DrainReason
+	case s.Draining:
+		text = "draining"
+	}
+	return cell{Text: text, Value: ptr(strconv.FormatBool(s.Draining))}
 }
 
 // drainAction is the label of the drain button for s.
 func drainAction(s adminclient.Server) string {
+	if s.Draining {
+		return "Undrain"
+	}
 	return "Drain"
 }
 
@@ -257,7 +269,24 @@ func (q *quietFleet) checkHostile(t *testing.T, tb *tab) {
 	if n := q.runpod.Calls(standin.OpPodStop); n != 0 {
 		t.Errorf("a cancelled restart stopped a pod (%d stop calls)", n)
 	}
-	q.checkHostileAfterMerge(t, tb)
+
+	// A user id: looked up, shown, its pins cleared behind a confirmation
+	// naming it, and the clear in the audit trail with it as the target.
+	tb.show("sessions")
+	tb.run("looking up a user", typeInto(`#sessions-user`, hostile))
+	since := tb.refreshedAt()
+	tb.click(`#sessions-form button[type=submit]`)
+	tb.waitFresh("sessions", since)
+	if got, want := tb.text(`#sessions-summary`), hostile+" has 1 live session pins."; got != want {
+		t.Errorf("sessions summary %q, want %q", got, want)
+	}
+	tb.click(`#sessions-clear`)
+	tb.confirm("Clear the session pins of " + hostile + "?")
+	tb.waitJS("the clear's notice", fmt.Sprintf(`document.getElementById('notice').textContent === %s`, jsString("Cleared 1 session pins of "+hostile+".")), 10*time.Second)
+	tb.show("audit")
+	if rows := tb.rows(`#view table`); len(rows) == 0 || rows[0].Cells["target"].Text != hostile || rows[0].Cells["action"].Text != "affinity.clear" {
+		t.Errorf("the newest audit entry should be the clear of %q: %+v", hostile, rows[:min(1, len(rows))])
+	}
 
 	if n := tb.nodeCount(`img, script:not([src]), iframe, object, embed`); n != 0 {
 		t.Errorf("%d elements made from markup in the page", n)
@@ -315,4 +344,194 @@ func expectOnly503(t *testing.T, problems []string) {
 	}
 }
 
-func (q *quietFleet) checkHostileAfterMerge(t *testing.T, tb *tab) {}
+// checkOverview compares the fleet summary and the affinity rates.
+func (q *quietFleet) checkOverview(t *testing.T, tb *tab) {
+	defer tb.use(t)()
+	tb.show("overview")
+	tb.setPaused(true)
+	tb.refreshNow("overview")
+	sum, err := q.client.GetFleetSummaryWithResponse(t.Context())
+	if err != nil || sum.JSON200 == nil {
+		t.Fatalf("getting the fleet summary: %v %v", err, sum)
+	}
+	aff, err := q.client.GetAffinityMetricsWithResponse(t.Context())
+	if err != nil || aff.JSON200 == nil {
+		t.Fatalf("getting the affinity metrics: %v %v", err, aff)
+	}
+	checkOverview(t, tb, sum.JSON200, aff.JSON200)
+	s := sum.JSON200
+	if s.Inflight != 4 || s.Requests5m != 6 || s.Pods.Total != 7 {
+		t.Errorf("the seeded fleet: %d in flight, %d requests in 5 min, %d pods; want 4, 6, 7", s.Inflight, s.Requests5m, s.Pods.Total)
+	}
+	if missing := tb.accessibility(); len(missing) > 0 {
+		t.Errorf("overview: %v", missing)
+	}
+	tb.checkClean("overview")
+	tb.setPaused(false)
+}
+
+// checkOverview compares the overview on the page with a fleet summary and
+// affinity metrics from the API.
+func checkOverview(t *testing.T, tb *tab, s *adminclient.FleetSummary, aff *adminclient.AffinityMetrics) {
+	t.Helper()
+	var stats map[string]cell
+	tb.eval(`Object.fromEntries([...document.querySelectorAll('#view .stat')].map((el) => [el.dataset.stat, {text: el.querySelector('.stat-value').textContent, value: el.querySelector('.stat-value').dataset.value}]))`, &stats)
+	money := func(x float64) string { return fmt.Sprintf("$%.2f/h", x) }
+	float := func(x float64) *string { return ptr(strconv.FormatFloat(x, 'f', -1, 64)) }
+	want := map[string]cell{
+		"pods":        {Text: itoa(s.Pods.Total), Value: ptr(itoa(s.Pods.Total))},
+		"cost":        {Text: money(s.CostPerHr), Value: float(s.CostPerHr)},
+		"idle":        {Text: itoa(s.Idle.Pods), Value: ptr(itoa(s.Idle.Pods))},
+		"inflight":    {Text: itoa(s.Inflight), Value: ptr(itoa(s.Inflight))},
+		"requests_5m": {Text: itoa(s.Requests5m), Value: ptr(itoa(s.Requests5m))},
+	}
+	if diff := cmp.Diff(want, stats); diff != "" {
+		t.Errorf("the summary's figures differ from the API (-want +got):\n%s", diff)
+	}
+	hint := fmt.Sprintf("%s idle · no request for %d min", money(s.Idle.CostPerHr), s.Idle.IdleAfterMinutes)
+	if got := tb.text(`[data-stat="idle"] .stat-hint`); got != hint {
+		t.Errorf("idle pods' hint %q, want %q", got, hint)
+	}
+
+	var byStatus []row
+	for _, k := range slices.Sorted(maps.Keys(s.Pods.ByStatus)) {
+		n := itoa(s.Pods.ByStatus[k])
+		byStatus = append(byStatus, row{Key: k, Cells: map[string]cell{"status": {Text: k}, "pods": {Text: n, Value: ptr(n)}}})
+	}
+	var providers []row
+	for _, p := range s.Providers {
+		c := map[string]cell{"name": {Text: p.Name}}
+		for k, v := range map[string]int64{"servers": p.Servers, "healthy": p.Healthy, "unhealthy": p.Unhealthy, "draining": p.Draining} {
+			c[k] = cell{Text: itoa(v), Value: ptr(itoa(v))}
+		}
+		providers = append(providers, row{Key: p.Name, Cells: c})
+	}
+	var affinity []row
+	for _, p := range aff.Providers {
+		total := p.SessionHitCount + p.SessionMissCount + p.FallbackCount
+		rate := func(n int64) string {
+			if total == 0 {
+				return "—"
+			}
+			return fmt.Sprintf("%.1f%%", 100*float64(n)/float64(total))
+		}
+		c := map[string]cell{
+			"name": {Text: p.Name}, "hit_rate": {Text: rate(p.SessionHitCount)},
+			"miss_rate": {Text: rate(p.SessionMissCount)}, "fallback_rate": {Text: rate(p.FallbackCount)},
+		}
+		for k, v := range map[string]int64{"session_hit_count": p.SessionHitCount, "session_miss_count": p.SessionMissCount, "fallback_count": p.FallbackCount, "ttl_minutes": p.TtlMinutes} {
+			c[k] = cell{Text: itoa(v), Value: ptr(itoa(v))}
+		}
+		affinity = append(affinity, row{Key: p.Name, Cells: c})
+	}
+	for _, c := range []struct {
+		caption string
+		want    []row
+	}{{"Pods by status", byStatus}, {"Servers per provider", providers}, {"Session affinity per provider", affinity}} {
+		got := tb.rows(fmt.Sprintf(`#view .table-wrap[aria-label=%q] table`, c.caption))
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("%s differs from the API (-want +got):\n%s", c.caption, diff)
+		}
+	}
+}
+
+// checkSessions looks a user up and compares their pins with the API.
+func (q *quietFleet) checkSessions(t *testing.T, tb *tab, user string) {
+	defer tb.use(t)()
+	tb.show("sessions")
+	tb.run("typing the user id", typeInto(`#sessions-user`, user))
+	since := tb.refreshedAt()
+	tb.click(`#sessions-form button[type=submit]`)
+	tb.waitFresh("sessions", since)
+	resp, err := q.client.GetUserSessionsWithResponse(t.Context(), user)
+	if err != nil || resp.JSON200 == nil {
+		t.Fatalf("getting the sessions: %v %v", err, resp)
+	}
+	var want []row
+	for _, s := range resp.JSON200.Sessions {
+		want = append(want, row{Key: string(s.Provider) + "\x00" + s.ModelId, Cells: map[string]cell{
+			"provider": {Text: string(s.Provider)}, "model": {Text: s.ModelId}, "url": {Text: s.Url},
+			"expires": {Text: s.ExpiresAt.UTC().Format("2006-01-02 15:04:05") + "Z"},
+		}})
+	}
+	if diff := cmp.Diff(want, tb.rows(`#view table`)); diff != "" {
+		t.Errorf("the sessions of %s differ from the API (-want +got):\n%s", user, diff)
+	}
+	if len(want) != 2 {
+		t.Errorf("%s has %d pins, want the 2 seeded", user, len(want))
+	}
+	if missing := tb.accessibility(); len(missing) > 0 {
+		t.Errorf("sessions view: %v", missing)
+	}
+	tb.checkClean("sessions view")
+}
+
+// checkAudit writes more entries than a page holds and pages through the
+// trail in both directions, comparing each page with the API.
+func (q *quietFleet) checkAudit(t *testing.T, tb *tab) {
+	defer tb.use(t)()
+	for i := range 30 {
+		body := adminclient.ClearAffinityJSONRequestBody{UserId: fmt.Sprintf("usr_audit_%02d", i)}
+		if resp, err := q.client.ClearAffinityWithResponse(t.Context(), body); err != nil || resp.JSON200 == nil {
+			t.Fatalf("clearing: %v %v", err, resp)
+		}
+	}
+	tb.show("audit")
+	tb.setPaused(true)
+	tb.refreshNow("audit")
+	limit := int64(25)
+	first, err := q.client.ListAuditWithResponse(t.Context(), &adminclient.ListAuditParams{Limit: &limit})
+	if err != nil || first.JSON200 == nil {
+		t.Fatalf("listing the audit trail: %v %v", err, first)
+	}
+	second, err := q.client.ListAuditWithResponse(t.Context(), &adminclient.ListAuditParams{Limit: &limit, Before: &first.JSON200.Next})
+	if err != nil || second.JSON200 == nil {
+		t.Fatalf("listing the audit trail: %v %v", err, second)
+	}
+	compare := func(page string, p *adminclient.AuditPage) {
+		t.Helper()
+		if diff := cmp.Diff(auditRows(p.Entries), tb.rows(`#view table`)); diff != "" {
+			t.Errorf("audit %s differs from the API (-want +got):\n%s", page, diff)
+		}
+	}
+	compare("page 1", first.JSON200)
+	since := tb.refreshedAt()
+	tb.click(`#audit-older`)
+	tb.waitFresh("audit", since)
+	compare("page 2", second.JSON200)
+	if second.JSON200.Next == "" {
+		var older bool
+		tb.eval(`document.getElementById('audit-older').disabled`, &older)
+		if !older {
+			t.Error("on the last page Older is enabled")
+		}
+	}
+	since = tb.refreshedAt()
+	tb.click(`#audit-newer`)
+	tb.waitFresh("audit", since)
+	compare("page 1 again", first.JSON200)
+	if missing := tb.accessibility(); len(missing) > 0 {
+		t.Errorf("audit view: %v", missing)
+	}
+	tb.checkClean("audit view")
+	tb.setPaused(false)
+}
+
+// auditRows is how the audit view shows entries.
+func auditRows(entries []adminclient.AuditEntry) []row {
+	var out []row
+	for _, e := range entries {
+		target := e.Target
+		if target == "" {
+			target = "—"
+		}
+		out = append(out, row{Key: e.Id, Cells: map[string]cell{
+			"at":      {Text: e.At.UTC().Format("2006-01-02 15:04:05") + "Z", Value: ptr(e.At.UTC().Format(time.RFC3339Nano))},
+			"user":    {Text: e.UserId},
+			"action":  {Text: e.Action},
+			"target":  {Text: target},
+			"outcome": {Text: e.Outcome},
+		}})
+	}
+	return out
+}

@@ -25,7 +25,7 @@ export default {
         { key: 'provider', label: 'Provider', text: (s) => s.provider },
         { key: 'model', label: 'Model', text: (s) => s.model_id },
         { key: 'url', label: 'Pinned to', text: (s) => s.url },
-        { key: 'expires', label: 'Expires', text: (s) => timeText(s.expires_at), value: (s) => s.expires_at, raw: (s) => s.expires_at },
+        { key: 'expires', label: 'Expires', text: (s) => timeText(s.expires_at), value: (s) => s.expires_at },
       ],
     });
     table.el.hidden = true;
