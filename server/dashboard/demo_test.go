@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/threatwinds/aiadmin/gen/adminclient"
+	"github.com/threatwinds/aiadmin/server/demo"
 )
 
 // TestDashboardDemoFleet runs the dashboard against the living demo fleet of
@@ -31,12 +32,17 @@ func TestDashboardDemoFleet(t *testing.T) {
 	tb.open()
 	tb.signInToken(adminToken)
 	tb.waitSignedIn()
+	t.Run("overview", func(t *testing.T) { d.checkOverview(t, tb) })
 	t.Run("pods", func(t *testing.T) { d.checkPods(t, tb) })
 	t.Run("pod page", func(t *testing.T) { d.checkPodPage(t, tb) })
 	t.Run("servers", func(t *testing.T) { d.checkServers(t, tb) })
 	t.Run("registry", func(t *testing.T) { d.checkRegistry(t, tb) })
+	t.Run("sessions", func(t *testing.T) { d.checkSessions(t, tb) })
 	t.Run("restart", func(t *testing.T) { d.checkRestart(t, tb) })
 	t.Run("keyboard", func(t *testing.T) { d.checkKeyboard(t, tb) })
+	t.Run("drain a server", func(t *testing.T) { d.checkServerDrain(t, tb) })
+	t.Run("drain a pod", func(t *testing.T) { d.checkPodDrain(t, tb) })
+	t.Run("audit", func(t *testing.T) { d.checkAudit(t, tb) })
 	t.Run("phone and dark", func(t *testing.T) { d.checkPhoneAndDark(t, tb) })
 }
 
@@ -376,3 +382,198 @@ func (d *replica) checkPhoneAndDark(t *testing.T, tb *tab) {
 	dark(false)
 	tb.checkClean("phone and dark")
 }
+
+// atOneMoment compares what the page shows with what the API answers while
+// traffic changes both: it pauses the page, refreshes it, reads the API and
+// compares, and tries again (at most 5 times) when they differ, as a
+// refresh and an API call a moment apart may see different traffic.
+func atOneMoment(t *testing.T, tb *tab, view string, compare func() string) {
+	t.Helper()
+	tb.setPaused(true)
+	defer tb.setPaused(false)
+	var diff string
+	for range 5 {
+		tb.refreshNow(view)
+		if diff = compare(); diff == "" {
+			return
+		}
+	}
+	t.Errorf("the %s view differs from the API (-want +got):\n%s", view, diff)
+}
+
+// checkOverview compares the overview with the fleet summary and the
+// affinity metrics.
+func (d *replica) checkOverview(t *testing.T, tb *tab) {
+	defer tb.use(t)()
+	tb.show("overview")
+	atOneMoment(t, tb, "overview", func() string {
+		sum, err := d.client.GetFleetSummaryWithResponse(t.Context())
+		if err != nil || sum.JSON200 == nil {
+			t.Fatalf("getting the fleet summary: %v %v", err, sum)
+		}
+		aff, err := d.client.GetAffinityMetricsWithResponse(t.Context())
+		if err != nil || aff.JSON200 == nil {
+			t.Fatalf("getting the affinity metrics: %v %v", err, aff)
+		}
+		probe := &recorder{}
+		checkOverview(probe, tb, sum.JSON200, aff.JSON200)
+		return probe.String()
+	})
+	if missing := tb.accessibility(); len(missing) > 0 {
+		t.Errorf("overview: %v", missing)
+	}
+	tb.screenshot("overview")
+	tb.checkClean("overview")
+}
+
+// checkSessions looks up the demo's pinned user and compares their pins.
+func (d *replica) checkSessions(t *testing.T, tb *tab) {
+	defer tb.use(t)()
+	tb.show("sessions")
+	tb.run("typing the user id", typeInto(`#sessions-user`, demo.DemoUser))
+	since := tb.refreshedAt()
+	tb.click(`#sessions-form button[type=submit]`)
+	tb.waitFresh("sessions", since)
+	atOneMoment(t, tb, "sessions", func() string {
+		resp, err := d.client.GetUserSessionsWithResponse(t.Context(), demo.DemoUser)
+		if err != nil || resp.JSON200 == nil {
+			t.Fatalf("getting the sessions: %v %v", err, resp)
+		}
+		var want, got []string
+		for _, s := range resp.JSON200.Sessions {
+			want = append(want, strings.Join([]string{string(s.Provider), s.ModelId, s.Url, s.ExpiresAt.UTC().Format("2006-01-02 15:04:05") + "Z"}, " | "))
+		}
+		for _, r := range tb.rows(`#view table`) {
+			c := r.Cells
+			got = append(got, strings.Join([]string{c["provider"].Text, c["model"].Text, c["url"].Text, c["expires"].Text}, " | "))
+		}
+		return cmp.Diff(want, got)
+	})
+	if n := len(tb.rows(`#view table`)); n == 0 {
+		t.Errorf("the demo user %s shows no pin", demo.DemoUser)
+	}
+	if missing := tb.accessibility(); len(missing) > 0 {
+		t.Errorf("sessions view: %v", missing)
+	}
+	tb.screenshot("sessions")
+	tb.checkClean("sessions view")
+}
+
+// checkServerDrain drains a server from the servers view with a reason,
+// checks the drain through the API and on the page, and undrains it.
+func (d *replica) checkServerDrain(t *testing.T, tb *tab) {
+	defer tb.use(t)()
+	tb.show("servers")
+	var target adminclient.Server
+	for _, s := range d.listServers(t) {
+		if s.Provider == "sglang" && s.Healthy && !s.Draining {
+			target = s
+			break
+		}
+	}
+	if target.Url == "" {
+		t.Fatal("no healthy sglang server to drain")
+	}
+	button := fmt.Sprintf(`section[aria-labelledby="provider-sglang"] button[data-url=%q]`, target.Url)
+	const reason = "kernel upgrade"
+	tb.click(button)
+	tb.waitJS("the confirmation", `document.getElementById('confirm').open`, 5*time.Second)
+	tb.run("giving a reason", chromedp.SendKeys(chromedp.CSS(`#confirm-reason`), reason))
+	tb.confirm(target.Url)
+	tb.waitJS("the drain's notice", fmt.Sprintf(`document.getElementById('notice').textContent === %s`, jsString("Server "+target.Url+" is draining.")), 10*time.Second)
+	if s := d.findServer(t, target.Url); !s.Draining || s.DrainReason != reason {
+		t.Errorf("after the drain the API lists %+v", s)
+	}
+	row := fmt.Sprintf(`section[aria-labelledby="provider-sglang"] tr[data-key=%q]`, target.Url)
+	tb.waitJS("the row to show the drain", fmt.Sprintf(`document.querySelector(%s).textContent === %s && document.querySelector(%s).textContent === 'Undrain'`,
+		jsString(row+` td[data-col="draining"]`), jsString("draining: "+reason), jsString(button)), 10*time.Second)
+	tb.screenshot("servers-draining")
+	tb.click(button)
+	tb.confirm("Undrain server " + target.Url)
+	tb.waitJS("the undrain's notice", fmt.Sprintf(`document.getElementById('notice').textContent === %s`, jsString("Server "+target.Url+" is back in rotation.")), 10*time.Second)
+	if s := d.findServer(t, target.Url); s.Draining {
+		t.Errorf("after the undrain the API lists %+v", s)
+	}
+	tb.waitJS("the row to show the undrain", fmt.Sprintf(`document.querySelector(%s).textContent === 'no' && document.querySelector(%s).textContent === 'Drain'`,
+		jsString(row+` td[data-col="draining"]`), jsString(button)), 10*time.Second)
+	tb.checkClean("drain a server")
+}
+
+// findServer is one server of the pool, from the API.
+func (d *replica) findServer(t *testing.T, url string) adminclient.Server {
+	t.Helper()
+	for _, s := range d.listServers(t) {
+		if s.Url == url {
+			return s
+		}
+	}
+	t.Fatalf("server %s is not listed", url)
+	return adminclient.Server{}
+}
+
+// checkPodDrain drains a pod from its page and undrains it, checking each
+// through the API.
+func (d *replica) checkPodDrain(t *testing.T, tb *tab) {
+	defer tb.use(t)()
+	tb.show("pods")
+	p := pick(t, d.listPods(t), 2)
+	tb.click(fmt.Sprintf(`#view tr[data-key=%q] td[data-col="name"] a`, p.Id))
+	tb.waitFresh("pod", "0")
+	tb.click(`#pod-drain`)
+	tb.confirm("Drain pod " + p.Name)
+	tb.waitJS("the undrain button", `!document.getElementById('pod-undrain').hidden && document.getElementById('pod-drain').hidden`, 10*time.Second)
+	if got := d.podDetail(t, p.Id); !got.Draining {
+		t.Errorf("after the drain the API says the pod is not draining")
+	}
+	if got := tb.text(`#view dd[data-field="draining"]`); got != "draining" {
+		t.Errorf("the pod page says draining: %q", got)
+	}
+	tb.click(`#pod-undrain`)
+	tb.confirm("Undrain pod " + p.Name)
+	tb.waitJS("the drain button", `document.getElementById('pod-undrain').hidden && !document.getElementById('pod-drain').hidden`, 10*time.Second)
+	if got := d.podDetail(t, p.Id); got.Draining {
+		t.Errorf("after the undrain the API says the pod is draining")
+	}
+	tb.checkClean("drain a pod")
+}
+
+// checkAudit compares the trail's first page, which now holds the restart,
+// the drains and the undrains done through the page.
+func (d *replica) checkAudit(t *testing.T, tb *tab) {
+	defer tb.use(t)()
+	tb.show("audit")
+	limit := int64(25)
+	resp, err := d.client.ListAuditWithResponse(t.Context(), &adminclient.ListAuditParams{Limit: &limit})
+	if err != nil || resp.JSON200 == nil {
+		t.Fatalf("listing the audit trail: %v %v", err, resp)
+	}
+	if diff := cmp.Diff(auditRows(resp.JSON200.Entries), tb.rows(`#view table`)); diff != "" {
+		t.Errorf("the audit trail differs from the API (-want +got):\n%s", diff)
+	}
+	var actions []string
+	for _, e := range resp.JSON200.Entries {
+		actions = append(actions, e.Action+" "+e.Outcome)
+	}
+	if !slices.Contains(actions, "pod.restart initiated") || !slices.Contains(actions, "server.drain drained") || !slices.Contains(actions, "server.undrain undrained") {
+		t.Errorf("the trail lacks the page's actions: %v", actions)
+	}
+	if missing := tb.accessibility(); len(missing) > 0 {
+		t.Errorf("audit view: %v", missing)
+	}
+	tb.screenshot("audit")
+	tb.checkClean("audit view")
+}
+
+// recorder collects the failures of a comparison that may be retried.
+type recorder struct {
+	testing.TB
+	msgs []string
+}
+
+func (r *recorder) Helper() {}
+
+func (r *recorder) Errorf(format string, args ...any) {
+	r.msgs = append(r.msgs, fmt.Sprintf(format, args...))
+}
+
+func (r *recorder) String() string { return strings.Join(r.msgs, "\n") }

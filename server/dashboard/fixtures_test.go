@@ -1,6 +1,7 @@
 package dashboard_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -8,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/threatwinds/aiadmin/clients/auth"
@@ -57,6 +60,24 @@ func writeCredentials(t *testing.T) string {
 	return path
 }
 
+// lockedBuffer collects log output from concurrent writers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // replica is a running aiadmin and a client of its API.
 type replica struct {
 	app    *server.App
@@ -73,8 +94,15 @@ func startReplica(t *testing.T, args []string, env map[string]string) *replica {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Errors reach the test's output; every line is kept to check that no
+	// credential reached the log.
+	logs := &lockedBuffer{}
+	log := zap.New(zapcore.NewTee(
+		zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel)).Core(),
+		zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(logs), zap.DebugLevel),
+	))
 	ctx, cancel := context.WithCancel(context.Background())
-	app, err := server.NewApp(ctx, cfg, zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel)))
+	app, err := server.NewApp(ctx, cfg, log)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -90,6 +118,11 @@ func startReplica(t *testing.T, args []string, env map[string]string) *replica {
 			}
 		case <-time.After(30 * time.Second):
 			t.Error("the replica did not stop within 30 s")
+		}
+		for _, secret := range []string{adminToken, adminSecret, viewerToken} {
+			if strings.Contains(logs.String(), secret) {
+				t.Errorf("a credential reached the log")
+			}
 		}
 	})
 	base := "http://" + app.Addr()
@@ -111,9 +144,10 @@ func startDemo(t *testing.T) *replica {
 }
 
 // quietFleet is a replica on a real Valkey-compatible server whose fleet
-// changes only when the test changes it: no traffic, one probe per server
-// an hour. Every number the dashboard shows can then be compared exactly
-// with what the API answers.
+// changes only when the test changes it: no traffic, and probes that find
+// every server as it was. Every number the dashboard shows can then be
+// compared exactly with what the API answers; only the probe counters and
+// times move, once every probe interval.
 type quietFleet struct {
 	*replica
 	valkey *valkeytest.Server
@@ -162,7 +196,7 @@ func startQuietFleet(t *testing.T) *quietFleet {
 
 	r := startReplica(t, []string{
 		"--valkey", vk.Addr(), "--runpod-url", rpURL, "--pod-prefix", "aiapi-dev-",
-		"--pod-url-template", inference.URL + "/{id}/v1", "--probe-interval", "1h",
+		"--pod-url-template", inference.URL + "/{id}/v1", "--probe-interval", "3s",
 	}, map[string]string{"RUNPOD_API_KEY": key})
 	q := &quietFleet{replica: r, valkey: vk, runpod: rp, pods: pods, hostilePod: hostilePod, urlOf: urlOf}
 	q.seed(t)

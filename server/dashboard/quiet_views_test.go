@@ -108,16 +108,29 @@ func (q *quietFleet) checkPodPage(t *testing.T, tb *tab) {
 	tb.setPaused(false)
 }
 
-// checkServers compares each provider's table with the server list.
+// checkServers compares each provider's table with the server list. The
+// probes move the counters and times every interval, so the page and the
+// API are compared at one moment.
 func (q *quietFleet) checkServers(t *testing.T, tb *tab) {
 	defer tb.use(t)()
 	tb.show("servers")
-	tb.setPaused(true)
-	tb.refreshNow("servers")
+	atOneMoment(t, tb, "servers", func() string {
+		r := &recorder{}
+		q.compareServers(r, tb)
+		return r.String()
+	})
+	if missing := tb.accessibility(); len(missing) > 0 {
+		t.Errorf("servers view: %v", missing)
+	}
+	tb.checkClean("servers view")
+}
+
+// compareServers compares each provider's table with the server list.
+func (q *quietFleet) compareServers(t testing.TB, tb *tab) {
 	limit := int64(100)
-	resp, err := q.client.ListServersWithResponse(t.Context(), &adminclient.ListServersParams{Limit: &limit})
+	resp, err := q.client.ListServersWithResponse(tb.t.Context(), &adminclient.ListServersParams{Limit: &limit})
 	if err != nil || resp.JSON200 == nil {
-		t.Fatalf("listing servers: %v %v", err, resp)
+		tb.t.Fatalf("listing servers: %v %v", err, resp)
 	}
 	for _, provider := range []string{"vllm", "sglang", "speaches"} {
 		var want []row
@@ -152,11 +165,6 @@ func (q *quietFleet) checkServers(t *testing.T, tb *tab) {
 			t.Errorf("%s summary %q", provider, summary)
 		}
 	}
-	if missing := tb.accessibility(); len(missing) > 0 {
-		t.Errorf("servers view: %v", missing)
-	}
-	tb.checkClean("servers view")
-	tb.setPaused(false)
 }
 
 // checkRegistry picks the model with two pages of URLs and pages through it.
@@ -372,7 +380,7 @@ func (q *quietFleet) checkOverview(t *testing.T, tb *tab) {
 
 // checkOverview compares the overview on the page with a fleet summary and
 // affinity metrics from the API.
-func checkOverview(t *testing.T, tb *tab, s *adminclient.FleetSummary, aff *adminclient.AffinityMetrics) {
+func checkOverview(t testing.TB, tb *tab, s *adminclient.FleetSummary, aff *adminclient.AffinityMetrics) {
 	t.Helper()
 	var stats map[string]cell
 	tb.eval(`Object.fromEntries([...document.querySelectorAll('#view .stat')].map((el) => [el.dataset.stat, {text: el.querySelector('.stat-value').textContent, value: el.querySelector('.stat-value').dataset.value}]))`, &stats)

@@ -1,7 +1,7 @@
 // Building the page. Every value from the API reaches the DOM through
 // textContent or a text node, never as HTML: pod names, user ids and audit
 // targets come from outside. (The page's Content-Security-Policy enforces
-// Trusted Types, so an innerHTML assignment would throw anyway.)
+// Trusted Types, so handing a string to an HTML parser would throw anyway.)
 
 /**
  * Creates an element. props: class, text, dataset (object), on<event>
