@@ -378,14 +378,6 @@ func (tb *tab) text(selector string) string {
 	return s
 }
 
-// dataValue is the data-value of the first element matching selector.
-func (tb *tab) dataValue(selector string) string {
-	tb.t.Helper()
-	var s string
-	tb.eval(fmt.Sprintf(`document.querySelector(%s)?.dataset.value ?? ''`, jsString(selector)), &s)
-	return s
-}
-
 // click clicks the first element matching selector.
 func (tb *tab) click(selector string) {
 	tb.t.Helper()

@@ -285,12 +285,12 @@ func (q *quietFleet) checkHostile(t *testing.T, tb *tab) {
 	since := tb.refreshedAt()
 	tb.click(`#sessions-form button[type=submit]`)
 	tb.waitFresh("sessions", since)
-	if got, want := tb.text(`#sessions-summary`), hostile+" has 1 live session pins."; got != want {
+	if got, want := tb.text(`#sessions-summary`), hostile+" has 1 live session pin."; got != want {
 		t.Errorf("sessions summary %q, want %q", got, want)
 	}
 	tb.click(`#sessions-clear`)
 	tb.confirm("Clear the session pins of " + hostile + "?")
-	tb.waitJS("the clear's notice", fmt.Sprintf(`document.getElementById('notice').textContent === %s`, jsString("Cleared 1 session pins of "+hostile+".")), 10*time.Second)
+	tb.waitJS("the clear's notice", fmt.Sprintf(`document.getElementById('notice').textContent === %s`, jsString("Cleared 1 session pin of "+hostile+".")), 10*time.Second)
 	tb.show("audit")
 	if rows := tb.rows(`#view table`); len(rows) == 0 || rows[0].Cells["target"].Text != hostile || rows[0].Cells["action"].Text != "affinity.clear" {
 		t.Errorf("the newest audit entry should be the clear of %q: %+v", hostile, rows[:min(1, len(rows))])

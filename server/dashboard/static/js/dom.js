@@ -43,6 +43,11 @@ export function replaceChildren(el, ...children) {
 
 // Formatting. Times are shown in UTC, the fleet's own clock, with the zone.
 
+/** "1 pod", "2 pods" */
+export function plural(n, word) {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 /** "$2.69/h" */
 export function money(x) {
   return `$${Number(x).toFixed(2)}/h`;

@@ -44,7 +44,8 @@ export default {
         const res = await api(`/audit?limit=${LIMIT}${q}`, { signal });
         next = res.next;
         table.setRows(res.entries);
-        setText(where, `Page ${cursors.length}${res.entries.length ? ` · ${res.entries.length} entries` : ''}`);
+        const n = res.entries.length;
+        setText(where, `Page ${cursors.length}${n ? ` · ${n === 1 ? '1 entry' : `${n} entries`}` : ''}`);
         where.dataset.page = String(cursors.length);
         newer.disabled = cursors.length <= 1;
         older.disabled = !next;

@@ -2,7 +2,7 @@
 // leads to its page.
 
 import { allPages, seg } from '../api.js';
-import { h, health, idle, money, setText } from '../dom.js';
+import { h, health, idle, money, plural, setText } from '../dom.js';
 import { DataTable } from '../table.js';
 
 export default {
@@ -42,7 +42,7 @@ export default {
     let total = 0;
     const count = () => {
       const shown = table.visibleCount;
-      setText(summary, shown === total ? `${total} pods` : `${shown} of ${total} pods match`);
+      setText(summary, shown === total ? plural(total, 'pod') : `${shown} of ${plural(total, 'pod')} match`);
       summary.dataset.total = String(total);
     };
     filter.addEventListener('input', () => {

@@ -2,7 +2,7 @@
 // models to pick from are those the server pool lists.
 
 import { allPages, api, seg } from '../api.js';
-import { h, replaceChildren, setText } from '../dom.js';
+import { h, plural, replaceChildren, setText } from '../dom.js';
 import { DataTable } from '../table.js';
 
 const SIZES = [10, 25, 50, 100];
@@ -77,7 +77,7 @@ export default {
         const res = await api(`/registry/${seg(model)}?page=${page}&limit=${limit}`, { signal });
         pages = Math.max(1, Math.ceil(res.total / limit));
         table.setRows(res.urls.map((url, i) => ({ url, n: (page - 1) * limit + i + 1 })));
-        setText(where, `Page ${page} of ${pages} · ${res.total} URLs`);
+        setText(where, `Page ${page} of ${pages} · ${plural(res.total, 'URL')}`);
         Object.assign(where.dataset, { total: res.total, page });
         prev.disabled = page <= 1;
         next.disabled = page >= pages;

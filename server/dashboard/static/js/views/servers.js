@@ -3,7 +3,7 @@
 
 import { allPages, api } from '../api.js';
 import { confirmAction } from '../confirm.js';
-import { h, setText, timeMs } from '../dom.js';
+import { h, plural, setText, timeMs } from '../dom.js';
 import { DataTable } from '../table.js';
 
 const PROVIDERS = ['vllm', 'sglang', 'speaches'];
@@ -90,7 +90,7 @@ export default {
           const list = items.filter((s) => s.provider === p);
           const healthy = list.filter((s) => s.healthy).length;
           const draining = list.filter((s) => s.draining).length;
-          setText(summary, `${list.length} servers: ${healthy} healthy, ${list.length - healthy} unhealthy, ${draining} draining`);
+          setText(summary, `${plural(list.length, 'server')}: ${healthy} healthy, ${list.length - healthy} unhealthy, ${draining} draining`);
           Object.assign(summary.dataset, { servers: list.length, healthy, draining });
           table.setRows(list);
         }

@@ -3,7 +3,7 @@
 
 import { api, seg } from '../api.js';
 import { confirmAction } from '../confirm.js';
-import { h, setText, timeText } from '../dom.js';
+import { h, plural, setText, timeText } from '../dom.js';
 import { DataTable } from '../table.js';
 
 export default {
@@ -47,11 +47,11 @@ export default {
       if (!ok) return;
       await ctx.act(
         () => api('/affinity/clear', { method: 'POST', body: { user_id: who } }),
-        (res) => `Cleared ${res.cleared} session pins of ${who}.`,
+        (res) => `Cleared ${plural(res.cleared, 'session pin')} of ${who}.`,
       );
     });
 
-    el.append(h('h1', {}, 'Sessions'), form, summary, clear, table.el);
+    el.append(h('h1', {}, 'Sessions'), form, summary, h('div', { class: 'actions' }, clear), table.el);
 
     return {
       async refresh(signal) {
@@ -60,7 +60,7 @@ export default {
         table.el.hidden = false;
         clear.hidden = false;
         table.setRows(res.sessions);
-        setText(summary, `${res.user_id} has ${res.sessions.length} live session pins.`);
+        setText(summary, `${res.user_id} has ${plural(res.sessions.length, 'live session pin')}.`);
         summary.dataset.count = String(res.sessions.length);
       },
     };
