@@ -344,6 +344,22 @@ func TestContractFleetSummary(t *testing.T) {
 		Inflight:   3,
 		Requests5m: 3,
 	}
+	// A pod shows the drain of its backend URL, in the list and alone.
+	for id, want := range map[string]bool{"run1": false, "run2": true, "run3": true} {
+		resp, err := env.admin.GetPodWithResponse(ctx, id)
+		if err != nil || resp.JSON200 == nil || resp.JSON200.Draining != want {
+			t.Errorf("pod %s: %v %s, want draining %v", id, err, resp.Body, want)
+		}
+	}
+	if resp, err := env.admin.ListPodsWithResponse(ctx, nil); err != nil || resp.JSON200 == nil {
+		t.Fatalf("list: %v", err)
+	} else {
+		for _, p := range resp.JSON200.Pods {
+			if want := p.Id == "run2" || p.Id == "run3"; p.Draining != want {
+				t.Errorf("listed pod %s draining %v, want %v", p.Id, p.Draining, want)
+			}
+		}
+	}
 	approx := cmp.Comparer(func(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 })
 	if d := cmp.Diff(want, get(), approx); d != "" {
 		t.Errorf("summary (-want +got):\n%s", d)
