@@ -161,7 +161,11 @@ func (q *quietFleet) compareServers(t testing.TB, tb *tab) {
 			t.Errorf("%s servers differ from the API (-want +got):\n%s", provider, diff)
 		}
 		summary := tb.text(fmt.Sprintf(`p.summary[data-provider=%q]`, provider))
-		if !strings.HasPrefix(summary, fmt.Sprintf("%d servers: %d healthy, %d unhealthy", len(want), healthy, len(want)-healthy)) {
+		servers := fmt.Sprintf("%d servers", len(want))
+		if len(want) == 1 {
+			servers = "1 server"
+		}
+		if !strings.HasPrefix(summary, fmt.Sprintf("%s: %d healthy, %d unhealthy", servers, healthy, len(want)-healthy)) {
 			t.Errorf("%s summary %q", provider, summary)
 		}
 	}
