@@ -37,7 +37,15 @@ function clock(d) {
 function route() {
   const parts = location.hash.replace(/^#\/?/, '').split('/');
   const name = parts[0] || 'overview';
-  if (name === 'pods' && parts[1]) return { name: 'pod', arg: decodeURIComponent(parts[1]) };
+  if (name === 'pods' && parts[1]) {
+    let id = parts[1];
+    try {
+      id = decodeURIComponent(id);
+    } catch {
+      // A malformed escape is left as typed; the API refuses the id.
+    }
+    return { name: 'pod', arg: id };
+  }
   return views[name] && name !== 'pod' ? { name, arg: '' } : { name: 'overview', arg: '' };
 }
 
