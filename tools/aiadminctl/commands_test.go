@@ -235,6 +235,7 @@ func TestCompletionAndHelp(t *testing.T) {
 	help := ok(t, "--help")
 	for _, want := range []string{"Exit codes:", "0  success", "2  usage error", "3  authentication or permission refused (401, 403)",
 		"4  not found (404)", "5  any other refusal", "6  server or upstream failure", "7  the server could not be reached",
+		"8  pods cycle: a wait timed out (the pod is left drained)", "130  pods cycle: interrupted",
 		"AIADMIN_URL", "AIADMIN_TOKEN", "AIADMIN_API_KEY", "AIADMIN_API_SECRET", "Prefer the variables"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("--help lacks %q", want)
