@@ -49,8 +49,17 @@ type Options struct {
 	// Pause is how long a worker waits after an answer before its next
 	// request; zero sends at once.
 	Pause time.Duration
+	// FailurePause replaces Pause after a request that got no answer (a
+	// refused connection, say), so that a server that is gone is not
+	// hammered; zero means Pause.
+	FailurePause time.Duration
 	// Client sends the requests; nil means NewClient(Workers, time.Minute).
 	Client *http.Client
+	// OwnConnections gives every worker a connection of its own for the
+	// whole load (a clone of Client's transport each), where otherwise a
+	// worker takes whichever idle connection is free: Workers connections
+	// are then open at once however quickly answers come.
+	OwnConnections bool
 	// Context bounds every request: cancelling it abandons the requests in
 	// flight, where Stop lets them finish. Nil means context.Background.
 	Context context.Context
@@ -60,7 +69,9 @@ type Options struct {
 
 // Load is closed-loop load running until Stop.
 type Load struct {
-	opts     Options
+	opts Options
+	// clients are the workers' clients, one each with OwnConnections.
+	clients  []*http.Client
 	stop     chan struct{}
 	once     sync.Once
 	wg       sync.WaitGroup
@@ -100,6 +111,15 @@ func Start(o Options) *Load {
 		o.Recorder = &Recorder{}
 	}
 	l := &Load{opts: o, stop: make(chan struct{})}
+	for range o.Workers {
+		c := o.Client
+		if t, ok := c.Transport.(*http.Transport); ok && o.OwnConnections {
+			own := *c
+			own.Transport = t.Clone()
+			c = &own
+		}
+		l.clients = append(l.clients, c)
+	}
 	l.wg.Add(o.Workers)
 	for w := range o.Workers {
 		go l.work(w)
@@ -116,9 +136,16 @@ func (l *Load) NewConnections() int64 { return l.newConns.Load() }
 
 // Stop makes the workers send no further request and returns once the
 // requests in flight have been answered (or the client gave up on them).
+// The workers' own connections, with OwnConnections, are closed; those of
+// a shared client are the client's to close.
 func (l *Load) Stop() {
 	l.once.Do(func() { close(l.stop) })
 	l.wg.Wait()
+	if l.opts.OwnConnections {
+		for _, c := range l.clients {
+			c.CloseIdleConnections()
+		}
+	}
 }
 
 func (l *Load) work(w int) {
@@ -137,14 +164,18 @@ func (l *Load) work(w int) {
 			return
 		default:
 		}
-		res := Do(ctx, l.opts.Client, l.opts.Next(w, n))
+		res := Do(ctx, l.clients[w], l.opts.Next(w, n))
 		res.Worker = w
 		l.opts.Recorder.Add(res)
-		if l.opts.Pause > 0 {
+		pause := l.opts.Pause
+		if res.Status == 0 && l.opts.FailurePause > 0 {
+			pause = l.opts.FailurePause
+		}
+		if pause > 0 {
 			select {
 			case <-l.stop:
 				return
-			case <-time.After(l.opts.Pause):
+			case <-time.After(pause):
 			}
 		}
 	}

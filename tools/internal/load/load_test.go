@@ -2,8 +2,10 @@ package load
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -84,5 +86,76 @@ func TestDoReadsTheErrorFormat(t *testing.T) {
 	r = Do(ctx, c, Request{Op: "gone", Method: http.MethodGet, URL: srv.URL + "/plain"})
 	if r.Key() != "no answer" || r.Err == "" || r.OK() {
 		t.Errorf("a closed server recorded as %+v", r)
+	}
+}
+
+// TestOwnConnectionsKeepsOnePerWorker checks that with OwnConnections every
+// worker holds a connection of its own, even against a server that answers
+// at once (where workers would otherwise share whichever is idle), and that
+// Stop closes them.
+func TestOwnConnectionsKeepsOnePerWorker(t *testing.T) {
+	var mu sync.Mutex
+	peers := map[string]bool{}
+	var open atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		peers[r.RemoteAddr] = true
+		mu.Unlock()
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+
+	const workers = 6
+	l := Start(Options{Workers: workers, OwnConnections: true, Next: func(w, n int) Request {
+		return Request{Op: "GET /", Method: http.MethodGet, URL: srv.URL}
+	}})
+	deadline := time.Now().Add(10 * time.Second)
+	for len(l.Recorder().Results()) < 50*workers && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	l.Stop()
+	mu.Lock()
+	distinct := len(peers)
+	mu.Unlock()
+	if distinct != workers || l.NewConnections() != workers {
+		t.Errorf("%d connections seen by the server, %d opened by the load; want %d each", distinct, l.NewConnections(), workers)
+	}
+	for open.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := open.Load(); n != 0 {
+		t.Errorf("%d connections still open after Stop", n)
+	}
+}
+
+// TestFailurePauseSlowsWorkersFacingAGoneServer checks that a worker waits
+// FailurePause after a request that got no answer instead of retrying at
+// once.
+func TestFailurePauseSlowsWorkersFacingAGoneServer(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	l := Start(Options{Workers: 2, FailurePause: 100 * time.Millisecond, Next: func(w, n int) Request {
+		return Request{Op: "GET /", Method: http.MethodGet, URL: url}
+	}})
+	time.Sleep(450 * time.Millisecond)
+	l.Stop()
+	rs := l.Recorder().Results()
+	// Five tries each at most in 450 ms, one every 100 ms.
+	if len(rs) == 0 || len(rs) > 10 {
+		t.Errorf("%d requests in 450ms with a pause of 100ms after each failure, want 1 to 10", len(rs))
+	}
+	for _, r := range rs {
+		if r.Key() != "no answer" {
+			t.Errorf("a gone server answered: %s", r)
+		}
 	}
 }
