@@ -38,6 +38,7 @@ type config struct {
 	moduleRoot string
 	only       []string
 	workers    int
+	pause      time.Duration
 	conns      int
 	connsFor   time.Duration
 	maxRSS     int64
@@ -88,8 +89,8 @@ func run() int {
 	if cfg.short {
 		mode = "short"
 	}
-	fmt.Printf("faults (%s run): aiadmin %s, %d workers of steady load, timeouts allowed %s beyond their setting for the work around the call\n",
-		mode, e.bin, cfg.workers, timeoutSlack)
+	fmt.Printf("faults (%s run): aiadmin %s; steady load of %d workers, each pausing %s between requests; timeouts allowed %s beyond their setting for the work around the call\n",
+		mode, e.bin, cfg.workers, cfg.pause, timeoutSlack)
 
 	var reports []*report
 	for _, s := range scenarios {
@@ -135,6 +136,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.aiadmin, "aiadmin", "", "aiadmin `binary` to run; empty builds one with go build")
 	fs.StringVar(&only, "run", "", "comma-separated `scenarios` to run (valkey, cluster, runpod, auth, sigterm, connections); empty runs all")
 	fs.IntVar(&c.workers, "workers", 8, "concurrent requests of the steady load")
+	fs.DurationVar(&c.pause, "pause", 5*time.Millisecond, "how long each worker of the steady load waits between an answer and its next request")
 	fs.IntVar(&c.conns, "conns", 1000, "concurrent connections of the connections scenario")
 	fs.DurationVar(&c.connsFor, "conns-for", 0, "how long the connections scenario lasts (default 30s, 8s with -short)")
 	fs.Int64Var(&maxRSSMiB, "max-rss", 256, "resident memory bound of aiadmin under the connections scenario, in `MiB`")
@@ -153,8 +155,8 @@ func parseFlags(args []string) (config, error) {
 		}
 		c.only = append(c.only, name)
 	}
-	if c.workers < 1 || c.conns < 1 || maxRSSMiB < 1 || c.connsFor < 0 {
-		return c, errors.New("-workers, -conns and -max-rss must be positive")
+	if c.workers < 1 || c.conns < 1 || maxRSSMiB < 1 || c.connsFor < 0 || c.pause < 0 {
+		return c, errors.New("-workers, -conns and -max-rss must be positive, -conns-for and -pause not negative")
 	}
 	if c.connsFor == 0 {
 		c.connsFor = c.pick(30*time.Second, 8*time.Second)

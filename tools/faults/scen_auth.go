@@ -109,7 +109,7 @@ func runAuthPhase(ctx context.Context, rep *report, st *stage, api *authapitest.
 
 	ph.inject(api)
 	downAt := time.Now()
-	l := st.startWith(load.Options{Workers: k, Context: ctx, Next: func(w, n int) load.Request {
+	l := st.startWith(load.Options{Workers: k, Pause: e.cfg.pause, Context: ctx, Next: func(w, n int) load.Request {
 		r := m.request(ops[(w+n/2)%len(ops)], w, n)
 		if n%2 == 0 {
 			r.Header, r.Op = bearer(cached[w%k]), r.Op+" (cached)"

@@ -99,7 +99,7 @@ func runRunPod(ctx context.Context, e *env) *report {
 	defer st.finish()
 
 	rec := &load.Recorder{}
-	reads := st.startWith(load.Options{Workers: e.cfg.workers, Next: newMix(e, st.p, ops...).next, Recorder: rec, Context: ctx})
+	reads := st.startWith(load.Options{Workers: e.cfg.workers, Pause: e.cfg.pause, Next: newMix(e, st.p, ops...).next, Recorder: rec, Context: ctx})
 	// One operator restarting pod after pod, a tenth of a second apart.
 	restarts := st.startWith(load.Options{Workers: 1, Next: newMix(e, st.p, opRestart).next, Pause: 100 * time.Millisecond, Recorder: rec, Context: ctx})
 	sleep(ctx, recoverFor)

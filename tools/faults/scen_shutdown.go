@@ -68,7 +68,7 @@ func shutdownUnder(ctx context.Context, rep *report, e *env, addrs []string, nam
 	ops := slices.Concat(storeOps, podOps)
 	client := load.NewClient(e.cfg.workers, time.Minute)
 	defer client.CloseIdleConnections()
-	l := load.Start(load.Options{Workers: e.cfg.workers, Next: newMix(e, p, ops...).next, Client: client,
+	l := load.Start(load.Options{Workers: e.cfg.workers, Pause: e.cfg.pause, Next: newMix(e, p, ops...).next, Client: client,
 		Context: ctx, FailurePause: 20 * time.Millisecond})
 	// Long enough that every worker has reached a slow pod read.
 	sleep(ctx, time.Second+min(delay, 2*time.Second)/2)
@@ -86,6 +86,7 @@ func shutdownUnder(ctx context.Context, rep *report, e *env, addrs []string, nam
 		exitedIn = p.exitedAt.Sub(sigAt)
 	case <-time.After(shutdown + 10*time.Second):
 		rep.expect(false, "%s: aiadmin did not exit within %s of SIGTERM", name, shutdown+10*time.Second)
+	case <-ctx.Done():
 	}
 	l.Stop()
 

@@ -17,6 +17,8 @@ const warmUp = 1500 * time.Millisecond
 // stage is one aiadmin serving the tool's load during a scenario: its levels
 // before the fault, and the client that loads it.
 type stage struct {
+	// ctx ends when the run is interrupted.
+	ctx    context.Context
 	e      *env
 	rep    *report
 	p      *aiadminProc
@@ -46,9 +48,9 @@ func (e *env) openStage(ctx context.Context, rep *report, addrs []string, warm f
 	if err != nil {
 		return nil, err
 	}
-	s := &stage{e: e, rep: rep, p: p, addrs: addrs, client: load.NewClient(max(e.cfg.workers, e.cfg.conns), 60*time.Second)}
+	s := &stage{ctx: ctx, e: e, rep: rep, p: p, addrs: addrs, client: load.NewClient(max(e.cfg.workers, e.cfg.conns), 60*time.Second)}
 	if warm != nil {
-		l := s.start(ctx, e.cfg.workers, warm(s), 0)
+		l := s.steady(warm(s))
 		sleep(ctx, warmUp)
 		l.Stop()
 		if bad := l.Recorder().Results().Filter(func(r load.Result) bool { return !r.OK() }); len(bad) > 0 {
@@ -64,9 +66,10 @@ func (e *env) openStage(ctx context.Context, rep *report, addrs []string, warm f
 	return s, nil
 }
 
-// start runs closed-loop load on the stage's client until Stop.
-func (s *stage) start(ctx context.Context, workers int, next func(worker, n int) load.Request, pause time.Duration) *load.Load {
-	return s.startWith(load.Options{Workers: workers, Next: next, Pause: pause, Context: ctx})
+// steady runs the steady load of the configuration (its workers, each
+// pausing between requests) on the stage's client until Stop.
+func (s *stage) steady(next func(worker, n int) load.Request) *load.Load {
+	return s.startWith(load.Options{Workers: s.e.cfg.workers, Pause: s.e.cfg.pause, Next: next, Context: s.ctx})
 }
 
 // startWith runs load as o says, on the stage's client.
@@ -79,6 +82,11 @@ func (s *stage) startWith(o load.Options) *load.Load {
 // exit cleanly on SIGTERM.
 func (s *stage) finish() {
 	s.client.CloseIdleConnections()
+	if s.ctx.Err() != nil {
+		// Interrupted: nothing is measured, and Close kills the process.
+		s.rep.fail(fmt.Errorf("interrupted: %w", s.ctx.Err()))
+		return
+	}
 	if !s.p.running() {
 		s.rep.expect(false, "aiadmin still running after the scenario: it exited (%v):\n%s", s.p.waitErr, s.p.logTail(10))
 		return
