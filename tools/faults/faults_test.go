@@ -117,3 +117,22 @@ func TestReportFailsOnAMissedBound(t *testing.T) {
 		})
 	}
 }
+
+func TestConnsAllowed(t *testing.T) {
+	for _, tc := range []struct {
+		l    levels
+		want int
+	}{
+		{levels{conns: 2, perNode: []int{2}}, 2},
+		{levels{conns: 0, perNode: []int{0}}, 0},
+		{levels{conns: 4, perNode: []int{1, 1, 1, 0, 0, 1}}, 6},
+		{levels{conns: 6, perNode: []int{1, 1, 2, 1, 0, 1}}, 7},
+	} {
+		if got := tc.l.connsAllowed(); got != tc.want {
+			t.Errorf("%v: connsAllowed() = %d, want %d", tc.l.perNode, got, tc.want)
+		}
+	}
+	if got := (levels{conns: 4, perNode: []int{1, 1, 1, 0, 0, 1}}).connsText(); got != "4 (1+1+1+0+0+1)" {
+		t.Errorf("connsText = %q", got)
+	}
+}
