@@ -241,9 +241,11 @@ func Role(addr string) (string, error) {
 
 // ClusterNode is one node as CLUSTER NODES describes it.
 type ClusterNode struct {
+	// ID is the node's id in the cluster.
 	ID string
 	// Addr is the client address, host:port, without the bus port.
-	Addr  string
+	Addr string
+	// Flags are the node's flags: myself, master, slave, fail?, fail, ...
 	Flags []string
 	// MasterID is the id of the node's master, "" for a master.
 	MasterID string

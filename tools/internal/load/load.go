@@ -29,7 +29,8 @@ const maxErrorBody = 64 << 10
 // Request is one request a worker sends.
 type Request struct {
 	// Op names the operation in reports ("GET /pods", "restart").
-	Op     string
+	Op string
+	// Method and URL say what is asked of whom.
 	Method string
 	URL    string
 	// Header is sent as is; nil sends none of its own.

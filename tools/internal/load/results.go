@@ -13,7 +13,9 @@ import (
 
 // Result is one request and its answer.
 type Result struct {
-	Op     string
+	// Op is the request's operation, as Request.Op named it.
+	Op string
+	// Worker is the worker that sent it.
 	Worker int
 	// Start is when the request was handed to the client.
 	Start time.Time
@@ -108,6 +110,7 @@ func (rs Results) StartedIn(from, to time.Time) Results {
 
 // Count is how many results had one kind of answer.
 type Count struct {
+	// Key is the kind of answer (Result.Key), N how many had it.
 	Key string
 	N   int
 }
