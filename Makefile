@@ -19,7 +19,7 @@ DOMAIN_PKGS := ./server/pods ./server/pool ./server/summary ./server/demo ./clie
 # ("dev" outside a git checkout); a plain go build prints dev too.
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all deps generate check-generate check-deps build run contract test test-short lint bench fuzz screenshots clean
+.PHONY: all deps generate check-generate check-deps build run contract test test-short lint bench faults faults-short fuzz screenshots clean
 
 all: build
 
@@ -122,6 +122,21 @@ bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 300x -timeout 30m ./server/httpapi/
 	$(GO) test -run '^$$' -bench . -benchtime 5x -timeout 30m ./server/summary/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./server/pool/
+
+## faults: run bin/aiadmin under steady load through every fault scenario of
+## tools/faults (Valkey killed, a cluster master killed, RunPod and the Auth
+## API failing, SIGTERM, 1,000 connections); it prints each scenario's figures
+## and fails when a resilience bound is missed. FAULTS_ARGS adds flags
+## (-run valkey,auth runs some scenarios only).
+FAULTS_ARGS ?=
+faults: deps build
+	$(GO) build -o bin/faults ./tools/faults
+	./bin/faults -aiadmin $(BIN) $(FAULTS_ARGS)
+
+## faults-short: the same with shorter phases, as CI runs it (about two minutes).
+faults-short: deps build
+	$(GO) build -o bin/faults ./tools/faults
+	./bin/faults -short -aiadmin $(BIN) $(FAULTS_ARGS)
 
 ## fuzz: run every fuzz target for FUZZTIME (executions; -timeout still bounds each run).
 fuzz:

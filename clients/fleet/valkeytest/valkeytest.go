@@ -1,8 +1,13 @@
 // Package valkeytest runs throwaway Valkey-compatible servers for tests and
 // benchmarks: a standalone server that can be stopped and started again on
-// the same port, and a three-master cluster. They are real server processes
-// (valkey-server, or else redis-server, found in PATH), with persistence off,
-// bound to loopback, and stopped when the test ends.
+// the same port, a three-master cluster, and a cluster whose masters have
+// replicas. They are real server processes (valkey-server, or else
+// redis-server, found in PATH), with persistence off, bound to loopback, and
+// stopped when the test ends.
+//
+// Launch and LaunchCluster start the same servers for a program rather than a
+// test (a fault-injection tool, say): they return errors instead of failing a
+// test, and the caller stops what they started.
 //
 // A test that cannot find a server binary fails; it does not skip.
 package valkeytest
@@ -48,6 +53,7 @@ func lookPath(names ...string) (string, error) {
 
 // Server is one server process on a fixed loopback port.
 type Server struct {
+	// tb is the test that started the server, nil for one from Launch.
 	tb   testing.TB
 	bin  string
 	dir  string
@@ -115,6 +121,43 @@ func StartTLSServer(tb testing.TB, extraArgs ...string) *Server {
 	return nil
 }
 
+// Launch starts a standalone server on a free loopback port, with its data
+// directory under dir, for a program rather than a test: the caller stops it
+// with Stop, and Restart starts it again.
+func Launch(dir string, extraArgs ...string) (*Server, error) {
+	bin, err := ServerBinary()
+	if err != nil {
+		return nil, err
+	}
+	var lastErr error
+	for range 3 {
+		ports, err := freePorts(1)
+		if err != nil {
+			return nil, fmt.Errorf("choosing a port: %w", err)
+		}
+		s, err := launchOn(dir, bin, ports[0], extraArgs)
+		if err == nil {
+			return s, nil
+		}
+		lastErr = err
+	}
+	return nil, fmt.Errorf("starting %s: %w", bin, lastErr)
+}
+
+// launchOn starts a server on port with a data directory of its own under
+// dir; nothing stops it but the caller.
+func launchOn(dir, bin string, port int, args []string) (*Server, error) {
+	own, err := os.MkdirTemp(dir, "valkey-")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{bin: bin, dir: own, port: port, args: args}
+	if err := s.start(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
 // TLS returns the server's certificate files, or nil for a plain server.
 func (s *Server) TLS() *TLSFiles { return s.tls }
 
@@ -137,13 +180,24 @@ func (s *Server) Addr() string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port))
 }
 
-// Start starts the server again on the same port after Stop. The data is
-// gone: persistence is off.
+// Start starts the server again on the same port after Stop, failing the
+// test that started it when it cannot. The data is gone: persistence is off.
+// A cluster node keeps its cluster configuration, so it rejoins its cluster.
+// A server from Launch has no test to fail: use Restart.
 func (s *Server) Start() {
 	s.tb.Helper()
-	if err := s.start(); err != nil {
-		s.tb.Fatalf("restarting server on %s: %v", s.Addr(), err)
+	if err := s.Restart(); err != nil {
+		s.tb.Fatalf("%v", err)
 	}
+}
+
+// Restart starts the server again on the same port after Stop and returns
+// once it answers PING, as Start does, but returns what went wrong.
+func (s *Server) Restart() error {
+	if err := s.start(); err != nil {
+		return fmt.Errorf("restarting server on %s: %w", s.Addr(), err)
+	}
+	return nil
 }
 
 // Stop kills the server, as a crash would, and waits for it to exit;
@@ -215,69 +269,6 @@ func (s *Server) start() error {
 			return fmt.Errorf("server not ready after %s (last: %q, %v): %s", readyTimeout, reply, err, tail(logPath))
 		}
 	}
-}
-
-// StartCluster starts three cluster-enabled servers, joins them into a
-// cluster of three masters without replicas, waits until every node reports
-// cluster_state:ok, and returns their addresses. The servers stop when tb
-// ends.
-func StartCluster(tb testing.TB, extraArgs ...string) []string {
-	tb.Helper()
-	cli, err := CLIBinary()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	bin, err := ServerBinary()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	// The cluster bus needs a port of its own; the usual port+10000 may be
-	// taken or out of range, so each node gets an explicit one, chosen with
-	// the client ports so that none collide.
-	const nodes = 3
-	var addrs []string
-	var lastErr error
-	for attempt := 0; attempt < 3 && len(addrs) < nodes; attempt++ {
-		ports, err := freePorts(2 * (nodes - len(addrs)))
-		if err != nil {
-			tb.Fatalf("choosing cluster ports: %v", err)
-		}
-		for i := 0; i+1 < len(ports); i += 2 {
-			args := append([]string{
-				"--cluster-enabled", "yes",
-				"--cluster-config-file", "nodes.conf",
-				"--cluster-port", strconv.Itoa(ports[i+1]),
-				"--cluster-node-timeout", "3000",
-			}, extraArgs...)
-			s, err := startOn(tb, bin, ports[i], args)
-			if err != nil {
-				lastErr = err
-				continue
-			}
-			addrs = append(addrs, s.Addr())
-		}
-	}
-	if len(addrs) < nodes {
-		tb.Fatalf("starting cluster nodes: %v", lastErr)
-	}
-	create := exec.Command(cli, append(append([]string{"--cluster", "create"}, addrs...), "--cluster-replicas", "0", "--cluster-yes")...)
-	if out, err := create.CombinedOutput(); err != nil {
-		tb.Fatalf("creating cluster of %v: %v\n%s", addrs, err, out)
-	}
-	deadline := time.Now().Add(readyTimeout)
-	for _, a := range addrs {
-		for {
-			info, err := Command(a, "CLUSTER", "INFO")
-			if err == nil && strings.Contains(info, "cluster_state:ok") {
-				break
-			}
-			if time.Now().After(deadline) {
-				tb.Fatalf("cluster node %s not ready after %s: %v %s", a, readyTimeout, err, info)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	return addrs
 }
 
 // command sends one command to the server, over TLS when it speaks TLS.
