@@ -119,6 +119,10 @@ func NewApp(ctx context.Context, cfg Config, log *zap.Logger) (_ *App, err error
 		Authenticator: authn,
 		AuthTimeout:   cfg.AuthTimeout,
 		API:           h,
+		RateLimits: httpapi.RateLimits{
+			Store: a.Store, Reads: cfg.RateLimit, Writes: cfg.RateLimitWrites,
+			AuthFailures: cfg.AuthFailureLimit, TrustedProxies: cfg.TrustedProxyPrefixes(),
+		},
 		Ready: func(ctx context.Context) error {
 			return client.Do(ctx, client.B().Ping().Build()).Error()
 		},
