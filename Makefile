@@ -113,7 +113,8 @@ lint:
 ## bench: run the benchmarks; each prints the ratio or latency the design promises.
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 40x -timeout 30m ./clients/fleet/
-	$(GO) test -run '^$$' -bench . -benchtime 300x -timeout 30m ./server/
+	$(GO) test -run '^$$' -bench . -benchtime 300x -timeout 30m ./server/httpapi/
+	$(GO) test -run '^$$' -bench . -benchtime 5x -timeout 30m ./server/summary/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./server/pool/
 
 ## fuzz: run every fuzz target for FUZZTIME (executions; -timeout still bounds each run).

@@ -111,7 +111,13 @@ func NewApp(ctx context.Context, cfg Config, log *zap.Logger) (_ *App, err error
 	a.closers = append(a.closers, prober.CloseIdleConnections)
 
 	servers := pool.NewServerList(tables, a.Store)
-	summarizer := summary.New(podSource, servers, a.Store, summary.Options{IdleAfter: cfg.IdleAfter, TTL: cfg.PodCacheTTL})
+	summarizer := summary.New(podSource, servers, a.Store, summary.Options{
+		IdleAfter: cfg.IdleAfter, TTL: cfg.PodCacheTTL,
+		// A summary up to a minute old is served while a fresh one is
+		// computed, so callers never wait for a large fleet's computation
+		// at every expiry.
+		MaxStale: time.Minute,
+	})
 	a.closers = append(a.closers, summarizer.Close)
 	h := &httpapi.Handlers{
 		Affinity:   a.Store,

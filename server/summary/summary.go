@@ -8,6 +8,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/threatwinds/aiadmin/clients/fleet"
@@ -78,6 +79,10 @@ type Options struct {
 	// TTL is how long a computed summary is served to every caller; it
 	// should be the pod list's cache TTL. Zero computes on every call.
 	TTL time.Duration
+	// MaxStale is how old a summary may be served while a fresher one is
+	// computed in the background; past it callers wait for the computation.
+	// Zero never serves a summary older than TTL.
+	MaxStale time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -90,6 +95,8 @@ type Summarizer struct {
 	state   StateReader
 	opts    Options
 	flights *flight.Group[Summary]
+	// refreshing is set while a background refresh runs.
+	refreshing atomic.Bool
 
 	mu   sync.Mutex
 	last Summary
@@ -112,15 +119,35 @@ func New(p PodSource, s ServerSource, st StateReader, o Options) *Summarizer {
 // Close ends a computation still running for callers that gave up on it.
 func (s *Summarizer) Close() { s.flights.Close() }
 
-// Summary returns the fleet summary, computed at most once per TTL.
+// Summary returns the fleet summary, computed at most once per TTL. A
+// summary older than TTL but within MaxStale is returned at once while one
+// computation refreshes it in the background, so callers do not wait for a
+// large fleet's computation at every expiry.
 func (s *Summarizer) Summary(ctx context.Context) (Summary, error) {
 	s.mu.Lock()
-	if !s.at.IsZero() && s.opts.Now().Sub(s.at) < s.opts.TTL {
-		sum := s.last
-		s.mu.Unlock()
-		return sum, nil
-	}
+	age := s.opts.Now().Sub(s.at)
+	last, have := s.last, !s.at.IsZero()
 	s.mu.Unlock()
+	switch {
+	case have && age < s.opts.TTL:
+		return last, nil
+	case have && age < s.opts.MaxStale:
+		// One background refresh at a time; the flight group owns the
+		// computation and Close ends it.
+		if s.refreshing.CompareAndSwap(false, true) {
+			go func() {
+				defer s.refreshing.Store(false)
+				_, _ = s.refresh(context.WithoutCancel(ctx))
+			}()
+		}
+		return last, nil
+	}
+	return s.refresh(ctx)
+}
+
+// refresh computes the summary, sharing one computation among concurrent
+// callers, and keeps it.
+func (s *Summarizer) refresh(ctx context.Context) (Summary, error) {
 	return s.flights.Do(ctx, "summary", func(ctx context.Context) (Summary, error) {
 		// A caller's deadline no longer bounds the shared computation; the
 		// RunPod and Valkey clients' own timeouts do.
