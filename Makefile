@@ -19,11 +19,12 @@ DOMAIN_PKGS := ./server/pods ./server/pool ./server/summary ./server/demo ./clie
 # ("dev" outside a git checkout); a plain go build prints dev too.
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all deps generate check-generate check-deps build run contract test test-short lint bench fuzz clean
+.PHONY: all deps generate check-generate check-deps build run contract test test-short lint bench fuzz screenshots clean
 
 all: build
 
-## deps: install a Valkey-compatible server (redis-server 7) for the tests, if missing.
+## deps: install what the tests need, if missing: a Valkey-compatible server
+## (redis-server 7) and a headless Chromium for the dashboard's browser tests.
 deps:
 	@if command -v valkey-server >/dev/null 2>&1 || command -v redis-server >/dev/null 2>&1; then \
 		echo "deps: $$(command -v valkey-server || command -v redis-server) found"; \
@@ -33,6 +34,14 @@ deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null && \
 		$$SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true; \
 		command -v redis-server >/dev/null || { echo "deps: could not install redis-server; install valkey-server or redis-server and retry" >&2; exit 1; }; \
+	fi
+	@if command -v chromium-headless-shell >/dev/null 2>&1 || command -v chromium >/dev/null 2>&1; then \
+		echo "deps: $$(command -v chromium-headless-shell || command -v chromium) found"; \
+	else \
+		echo "deps: installing chromium-headless-shell (the dashboard's browser tests) with apt-get"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium-headless-shell >/dev/null; \
+		command -v chromium-headless-shell >/dev/null || { echo "deps: could not install chromium-headless-shell; install chromium-headless-shell or chromium and retry" >&2; exit 1; }; \
 	fi
 
 ## generate: regenerate gen/ from openapi/admin.yaml.
@@ -125,6 +134,11 @@ fuzz:
 			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -timeout 5m $$pkg; \
 		done; \
 	done
+
+## screenshots: run the dashboard's browser tests and write a screenshot of each
+## view into server/dashboard/screenshots/, which the README shows.
+screenshots: deps
+	$(GO) test -count=1 -run 'TestDashboard' ./server/dashboard -update-screenshots
 
 clean:
 	rm -rf bin

@@ -22,6 +22,7 @@ import (
 	"github.com/threatwinds/aiadmin/clients/fleet"
 	"github.com/threatwinds/aiadmin/clients/fleet/embedded"
 	"github.com/threatwinds/aiadmin/clients/runpod"
+	"github.com/threatwinds/aiadmin/server/dashboard"
 	"github.com/threatwinds/aiadmin/server/demo"
 	"github.com/threatwinds/aiadmin/server/httpapi"
 	"github.com/threatwinds/aiadmin/server/metrics"
@@ -297,7 +298,8 @@ func (a *App) authenticator() (auth.Authenticator, error) {
 	// Printed, not logged: the token must not reach log storage.
 	fmt.Printf("\nNo --auth-file given: a demo admin credential was created for this run only.\n"+
 		"  export TOKEN=%s\n"+
-		"  curl -H \"Authorization: Bearer $TOKEN\" http://%s/api/ai/v1/admin/pods\n\n", token, a.cfg.Listen)
+		"  curl -H \"Authorization: Bearer $TOKEN\" http://%s/api/ai/v1/admin/pods\n"+
+		"Dashboard: http://%s%s (sign in with the token)\n\n", token, a.cfg.Listen, a.cfg.Listen, dashboard.Path)
 	return f, nil
 }
 
@@ -326,7 +328,7 @@ func (a *App) Run(ctx context.Context) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- a.http.Serve(a.ln) }()
-	a.log.Info("serving", zap.String("addr", a.Addr()))
+	a.log.Info("serving", zap.String("addr", a.Addr()), zap.String("dashboard", "http://"+a.Addr()+dashboard.Path))
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serving: %w", err)

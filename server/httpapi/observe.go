@@ -35,7 +35,7 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 // matched no route, so metrics cardinality cannot be driven by callers.
 func routeLabel(c echo.Context, isAdminRoute func(echo.Context) bool) string {
 	switch p := c.Path(); {
-	case isAdminRoute(c), p == "/healthz", p == "/readyz", p == "/metrics":
+	case isAdminRoute(c), p == "/healthz", p == "/readyz", p == "/metrics", p == "/ui", p == "/ui/*":
 		return p
 	}
 	return "unmatched"

@@ -21,6 +21,7 @@ import (
 
 	"github.com/threatwinds/aiadmin/clients/auth"
 	"github.com/threatwinds/aiadmin/gen/adminapi"
+	"github.com/threatwinds/aiadmin/server/dashboard"
 )
 
 // AdminPrefix is the path prefix of every admin operation.
@@ -51,8 +52,8 @@ type HTTPOptions struct {
 }
 
 // NewHTTPHandler builds the echo instance that serves the admin API,
-// /healthz, /readyz and /metrics. The rate limits apply to the admin
-// operations only.
+// /healthz, /readyz, /metrics and the operator dashboard at /ui/. The rate
+// limits apply to the admin operations only.
 func NewHTTPHandler(o HTTPOptions) (*echo.Echo, error) {
 	if o.Logger == nil || o.Authenticator == nil || o.API == nil {
 		return nil, errors.New("building http handler: logger, authenticator and api are required")
@@ -133,6 +134,7 @@ func NewHTTPHandler(o HTTPOptions) (*echo.Echo, error) {
 	metrics := echo.WrapHandler(promhttp.HandlerFor(o.Metrics, promhttp.HandlerOpts{}))
 	e.GET("/metrics", metrics)
 	e.HEAD("/metrics", metrics)
+	dashboard.Register(e)
 	return e, nil
 }
 
