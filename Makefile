@@ -91,12 +91,15 @@ run: build
 
 ## contract: start `make run`'s demo server in the background with a throwaway
 ## credential, run `aiadminctl contract --writes` against it, and stop it.
+## Its rate limits are off: the suite sends dozens of wrong credentials from
+## one address, which the default --auth-failure-limit would stop.
 contract: build
 	@set -e; dir=$$(mktemp -d); \
 	token=tok_$$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n'); \
 	hash=$$(printf '%s\n' "$$token" | ./$(BIN) hash-secret); \
 	printf 'credentials:\n  - user_id: usr_contract\n    roles: [ai_admin]\n    bearer_sha256: %s\n' "$$hash" > $$dir/auth.yaml; \
-	./$(BIN) --listen $(CONTRACT_ADDR) --auth-file $$dir/auth.yaml --log-level warn $(ARGS) > $$dir/server.log 2>&1 & pid=$$!; \
+	./$(BIN) --listen $(CONTRACT_ADDR) --auth-file $$dir/auth.yaml --log-level warn \
+		--rate-limit 0 --rate-limit-writes 0 --auth-failure-limit 0 $(ARGS) > $$dir/server.log 2>&1 & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf $$dir' EXIT; \
 	export AIADMIN_URL=http://$(CONTRACT_ADDR) AIADMIN_TOKEN=$$token; \
 	for i in $$(seq 1 30); do ./$(CTL) affinity metrics --timeout 1s >/dev/null 2>&1 && break; \

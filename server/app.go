@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/valkey-io/valkey-go"
 	"go.uber.org/zap"
 
@@ -23,6 +25,7 @@ import (
 	"github.com/threatwinds/aiadmin/server/dashboard"
 	"github.com/threatwinds/aiadmin/server/demo"
 	"github.com/threatwinds/aiadmin/server/httpapi"
+	"github.com/threatwinds/aiadmin/server/metrics"
 	"github.com/threatwinds/aiadmin/server/pods"
 	"github.com/threatwinds/aiadmin/server/pool"
 	"github.com/threatwinds/aiadmin/server/summary"
@@ -40,12 +43,18 @@ type App struct {
 	workers []func(ctx context.Context) error
 	// Store is the fleet state this replica reads and writes.
 	Store *fleet.Store
+	// metrics is what /metrics serves; deps records the series of the
+	// replica's dependencies into it.
+	metrics *prometheus.Registry
+	deps    *metrics.Dependencies
 }
 
 // NewApp builds every part of a replica and binds its listener. Close
 // releases what it built, also when Run was never called.
 func NewApp(ctx context.Context, cfg Config, log *zap.Logger) (_ *App, err error) {
-	a := &App{cfg: cfg, log: log}
+	a := &App{cfg: cfg, log: log, metrics: prometheus.NewRegistry()}
+	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.deps = metrics.New(a.metrics, nil)
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -62,6 +71,9 @@ func NewApp(ctx context.Context, cfg Config, log *zap.Logger) (_ *App, err error
 	if err != nil {
 		return nil, err
 	}
+	// Every command of this replica, whichever part sends it, counts its
+	// failures in aiadmin_valkey_failures_total.
+	client = fleet.ObserveFailures(client, a.deps.ValkeyFailure)
 	ttls := map[string]time.Duration{}
 	for _, p := range fleet.Providers {
 		ttls[p] = cfg.AffinityTTL
@@ -94,6 +106,7 @@ func NewApp(ctx context.Context, cfg Config, log *zap.Logger) (_ *App, err error
 		Interval: cfg.ProbeInterval, Timeout: cfg.ProbeTimeout, Path: cfg.ProbePath,
 		Concurrency: cfg.ProbeConcurrency, UnhealthyAfter: cfg.UnhealthyAfter,
 		HealthyAfter: cfg.HealthyAfter, Log: log.Named("prober"),
+		ObserveProbe: a.deps.Probe, ObserveServers: a.deps.Servers,
 	})
 	a.workers = append(a.workers, tables.Run, prober.Run)
 	a.closers = append(a.closers, prober.CloseIdleConnections)
@@ -126,6 +139,11 @@ func NewApp(ctx context.Context, cfg Config, log *zap.Logger) (_ *App, err error
 		Authenticator: authn,
 		AuthTimeout:   cfg.AuthTimeout,
 		API:           h,
+		Metrics:       a.metrics,
+		RateLimits: httpapi.RateLimits{
+			Store: a.Store, Reads: cfg.RateLimit, Writes: cfg.RateLimitWrites,
+			AuthFailures: cfg.AuthFailureLimit, TrustedProxies: cfg.TrustedProxyPrefixes(),
+		},
 		Ready: func(ctx context.Context) error {
 			return client.Do(ctx, client.B().Ping().Build()).Error()
 		},
@@ -176,7 +194,11 @@ func (a *App) pods(cfg Config) (*pods.Catalog, error) {
 		a.log.Warn("no --runpod-api-key: the pod operations answer 503 until one is configured")
 		return nil, nil
 	}
-	rp, err := runpod.New(runpod.Options{URL: cfg.RunPodURL, APIKey: cfg.RunPodAPIKey, Timeout: cfg.RunPodTimeout})
+	// The pod list's age is the time since RunPod last answered a list,
+	// which the catalog keeps and serves; should the catalog come to say
+	// the age of the list it serves itself, pass it to
+	// a.deps.SetPodListAge.
+	rp, err := runpod.New(runpod.Options{URL: cfg.RunPodURL, APIKey: cfg.RunPodAPIKey, Timeout: cfg.RunPodTimeout, Observe: a.deps.RunPodCall})
 	if err != nil {
 		return nil, fmt.Errorf("--runpod-api-key / --runpod-url: %w", err)
 	}
@@ -246,6 +268,7 @@ func (a *App) authenticator() (auth.Authenticator, error) {
 		o := authapi.Options{
 			BaseURL: a.cfg.AuthURL, Timeout: a.cfg.AuthTimeout,
 			PositiveTTL: a.cfg.AuthCacheTTL, NegativeTTL: a.cfg.AuthNegativeTTL, MaxEntries: a.cfg.AuthCacheSize,
+			ObserveCall: a.deps.AuthCall, ObserveCache: a.deps.AuthCache,
 		}
 		if err := o.Validate(); err != nil {
 			return nil, fmt.Errorf("--auth-url: %w", err)

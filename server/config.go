@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"reflect"
 	"slices"
@@ -70,6 +71,15 @@ type Config struct {
 	HealthyAfter     int           `group:"probes" default:"2" help:"consecutive successes that make a server healthy again"`
 
 	AuditStreamLen int64 `group:"server" default:"10000" help:"admin audit records kept in Valkey"`
+
+	// RateLimit, RateLimitWrites and AuthFailureLimit are per minute and
+	// shared by every replica through Valkey; 0 turns one off.
+	RateLimit        int `group:"limits" default:"1200" min:"0" help:"requests a minute each user may make to read operations; 0 turns the limit off"`
+	RateLimitWrites  int `group:"limits" default:"60" min:"0" help:"requests a minute each user may make to restart, clear, refresh, drain and undrain; 0 turns the limit off"`
+	AuthFailureLimit int `group:"limits" default:"30" min:"0" help:"failed authentications a minute from one client address, after which it gets 429 without a credential check; 0 turns the limit off"`
+	// TrustedProxies are CIDRs (or single addresses) of the proxies whose
+	// X-Forwarded-For names the client; see TrustedProxyPrefixes.
+	TrustedProxies []string `group:"limits" placeholder:"CIDR" help:"proxies (CIDRs or addresses, comma-separated) whose X-Forwarded-For names the client address; empty trusts none"`
 }
 
 // configGroups title the flag groups of Config in help.
@@ -80,6 +90,7 @@ var configGroups = []kong.Group{
 	{Key: "affinity", Title: "Session affinity:"},
 	{Key: "runpod", Title: "RunPod (pods):"},
 	{Key: "probes", Title: "Health probes:"},
+	{Key: "limits", Title: "Rate limits:"},
 }
 
 // Auth modes.
@@ -168,7 +179,11 @@ func (c *Config) finish(flags []*kong.Flag, given map[string]bool) []error {
 				bad(f.Name, "must be a positive duration such as 10s, got %s", v)
 			}
 		case int, int64:
-			if f.Target.Int() <= 0 {
+			if f.Tag.Get("min") == "0" {
+				if f.Target.Int() < 0 {
+					bad(f.Name, "must be 0 (off) or a positive integer, got %d", f.Target.Int())
+				}
+			} else if f.Target.Int() <= 0 {
 				bad(f.Name, "must be a positive integer, got %d", f.Target.Int())
 			}
 		}
@@ -241,7 +256,42 @@ func (c *Config) finish(flags []*kong.Flag, given map[string]bool) []error {
 	if c.ProbeTimeout > c.ProbeInterval {
 		bad("probe-timeout", "must not exceed --probe-interval")
 	}
+	proxies := c.TrustedProxies
+	c.TrustedProxies = nil
+	for _, p := range proxies {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if _, err := parseProxy(p); err != nil {
+			bad("trusted-proxies", "each entry must be a CIDR such as 10.0.0.0/8 or an address, got %q", p)
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
 	return errs
+}
+
+// TrustedProxyPrefixes returns --trusted-proxies as prefixes; an address
+// alone is a prefix of its full length. Entries finish refused are left out.
+func (c Config) TrustedProxyPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range c.TrustedProxies {
+		if p, err := parseProxy(s); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parseProxy(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 }
 
 func httpURL(s string) bool {

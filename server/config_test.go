@@ -29,6 +29,34 @@ func TestParseConfigDefaults(t *testing.T) {
 	}
 }
 
+// TestParseConfigRateLimits: the limits default to 1200 reads, 60 writes and
+// 30 failed authentications a minute, 0 turns one off, and trusted proxies
+// are CIDRs or single addresses.
+func TestParseConfigRateLimits(t *testing.T) {
+	c, err := server.ParseConfig(nil, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]any{1200, 60, 30, 0}, []any{c.RateLimit, c.RateLimitWrites, c.AuthFailureLimit, len(c.TrustedProxyPrefixes())}); d != "" {
+		t.Errorf("defaults (-want +got):\n%s", d)
+	}
+	env := map[string]string{"AIADMIN_RATE_LIMIT": "0", "AIADMIN_TRUSTED_PROXIES": "10.1.2.3/8, 192.0.2.7,2001:db8::/32"}
+	c, err = server.ParseConfig([]string{"--rate-limit-writes", "0", "--auth-failure-limit=0"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]any{0, 0, 0}, []any{c.RateLimit, c.RateLimitWrites, c.AuthFailureLimit}); d != "" {
+		t.Errorf("limits turned off (-want +got):\n%s", d)
+	}
+	var got []string
+	for _, p := range c.TrustedProxyPrefixes() {
+		got = append(got, p.String())
+	}
+	if d := cmp.Diff([]string{"10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"}, got); d != "" {
+		t.Errorf("trusted proxies (-want +got):\n%s", d)
+	}
+}
+
 func TestParseConfigEnvironmentAndFlags(t *testing.T) {
 	env := map[string]string{
 		"AIADMIN_LISTEN":                "127.0.0.1:9999",
@@ -100,6 +128,10 @@ func TestParseConfigNamesTheSettingAtFault(t *testing.T) {
 		{nil, map[string]string{"AIADMIN_VALKEY_TLS": "true"}, "--valkey-tls"},
 		{nil, map[string]string{"AIADMIN_AFFINITY_TTL_PROVIDER": "vllm=45m,openai=20m"}, "--affinity-ttl-provider"},
 		{nil, map[string]string{"AIADMIN_AUTH_MODE": "threatwinds", "AIADMIN_AUTH_URL": "nope"}, "--auth-url"},
+		{[]string{"--rate-limit=-1"}, nil, "--rate-limit"},
+		{nil, map[string]string{"AIADMIN_AUTH_FAILURE_LIMIT": "-3"}, "--auth-failure-limit"},
+		{[]string{"--trusted-proxies", "10.0.0.0/8,proxy.local"}, nil, "--trusted-proxies"},
+		{nil, map[string]string{"AIADMIN_TRUSTED_PROXIES": "10.0.0.0/33"}, "--trusted-proxies"},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " ")+fmt.Sprint(tc.env), func(t *testing.T) {

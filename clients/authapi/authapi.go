@@ -49,6 +49,11 @@ type Options struct {
 	MaxEntries int
 	// Now is the clock the cache and expiry checks use.
 	Now func() time.Time
+	// ObserveCall, when set, is told of every call to the Auth API, and
+	// ObserveCache of every check the cache answered or could not (for
+	// metrics). Both must be quick and safe for concurrent use.
+	ObserveCall  func(Call)
+	ObserveCache func(CacheResult)
 }
 
 // Validate reports whether the options can make a working Client.
@@ -82,6 +87,8 @@ type Client struct {
 	negativeTTL time.Duration
 	now         func() time.Time
 	cache       *answerCache
+	onCall      func(Call)
+	onCache     func(CacheResult)
 	// flights shares one Auth API call among concurrent checks of one
 	// credential; a call outlives the callers that gave up on it, until
 	// Close.
@@ -130,6 +137,8 @@ func New(o Options) *Client {
 		negativeTTL: o.NegativeTTL,
 		now:         o.Now,
 		cache:       newAnswerCache(o.MaxEntries),
+		onCall:      o.ObserveCall,
+		onCache:     o.ObserveCache,
 		flights:     flight.NewGroup[answer](),
 	}
 	urls, err := sessionURLs(o.BaseURL)
@@ -177,7 +186,9 @@ func (c *Client) Authenticate(ctx context.Context, creds auth.Credentials) (auth
 		return auth.Principal{}, fmt.Errorf("%s: %w", what, err)
 	}
 	key := credentialKey(creds)
-	if a, ok := c.cache.get(key, c.now()); ok {
+	a, ok := c.cache.get(key, c.now())
+	c.observeCache(a, ok)
+	if ok {
 		return a.principal, a.err
 	}
 
@@ -206,7 +217,9 @@ func (c *Client) check(ctx context.Context, key cacheKey, creds auth.Credentials
 	if a, ok := c.cache.get(key, c.now()); ok {
 		return a, nil
 	}
+	start := time.Now()
 	p, expireAt, err := c.ask(ctx, creds)
+	c.observeCall(creds, start, err)
 	now := c.now()
 	switch {
 	case err == nil:

@@ -224,6 +224,29 @@ func RestartLeaseName(podID string) string {
 	return "restart:" + podID
 }
 
+// rateTagPrefix starts every rate-limit counter. The whole key is its hash
+// tag: each counter is one key, touched alone by one script.
+const rateTagPrefix = "{aiadmin:rl:"
+
+// RateLimitKey is the string holding the GCRA theoretical arrival time
+// (epoch µs) of subject under the rate limit called name (see TakeRate).
+// Names hold no colon, so the first colon after the prefix ends the name.
+func RateLimitKey(name, subject string) string {
+	return rateTagPrefix + name + ":" + subject + "}"
+}
+
+// Names of the rate limits the admin API keeps.
+const (
+	// RateReads counts a user's requests to read operations.
+	RateReads = "read"
+	// RateWrites counts a user's requests to the operations that change
+	// something (restart, clear, refresh, drain, undrain).
+	RateWrites = "write"
+	// RateAuthFailures counts the failed authentications of a client
+	// address.
+	RateAuthFailures = "authfail"
+)
+
 // AuditStreamKey is the stream holding the most recent admin actions of every
 // replica, oldest first. It is one key, so it lives in one cluster slot and
 // needs no hash tag.

@@ -62,6 +62,9 @@ type Options struct {
 	// Backoff is the base wait before the first retry; it doubles for each
 	// further one, with jitter, up to 2 s.
 	Backoff time.Duration
+	// Observe, when set, is told of every finished call (for metrics); it
+	// must be quick and safe for concurrent use.
+	Observe func(Call)
 }
 
 // Client calls RunPod's GraphQL API. It is safe for concurrent use.
@@ -72,6 +75,7 @@ type Client struct {
 	hc         *http.Client
 	maxRetries int
 	backoff    time.Duration
+	onCall     func(Call)
 }
 
 // New builds a Client from opts, filling in defaults. It fails when the API
@@ -114,13 +118,15 @@ func New(opts Options) (*Client, error) {
 		hc:         opts.HTTPClient,
 		maxRetries: opts.MaxRetries,
 		backoff:    opts.Backoff,
+		onCall:     opts.Observe,
 	}, nil
 }
 
 // ListPods returns every pod of the account (RunPod does not paginate), in
 // the order RunPod gives them. The list is empty, never nil, when there are
 // none.
-func (c *Client) ListPods(ctx context.Context) ([]Pod, error) {
+func (c *Client) ListPods(ctx context.Context) (_ []Pod, err error) {
+	defer c.observe(OpListPods, time.Now(), &err)
 	var data struct {
 		Myself *struct {
 			Pods []*wirePod `json:"pods"`
@@ -144,7 +150,8 @@ func (c *Client) ListPods(ctx context.Context) ([]Pod, error) {
 
 // GetPod returns the pod with the given id, or an error wrapping
 // ErrPodNotFound when RunPod knows no such pod.
-func (c *Client) GetPod(ctx context.Context, id string) (Pod, error) {
+func (c *Client) GetPod(ctx context.Context, id string) (_ Pod, err error) {
+	defer c.observe(OpGetPod, time.Now(), &err)
 	var data struct {
 		Pod *wirePod `json:"pod"`
 	}
@@ -160,7 +167,8 @@ func (c *Client) GetPod(ctx context.Context, id string) (Pod, error) {
 
 // StopPod asks RunPod to stop the pod, keeping its disk. It is never retried:
 // a failed call may or may not have reached RunPod.
-func (c *Client) StopPod(ctx context.Context, id string) error {
+func (c *Client) StopPod(ctx context.Context, id string) (err error) {
+	defer c.observe(OpStopPod, time.Now(), &err)
 	var data struct {
 		PodStop *struct {
 			ID string `json:"id"`
@@ -178,11 +186,12 @@ func (c *Client) StopPod(ctx context.Context, id string) error {
 
 // ResumePod asks RunPod to start a stopped on-demand pod again with gpuCount
 // GPUs (the pod's GPUCount). It is never retried.
-func (c *Client) ResumePod(ctx context.Context, id string, gpuCount int) error {
+func (c *Client) ResumePod(ctx context.Context, id string, gpuCount int) (err error) {
 	what := "resuming pod " + id
 	if gpuCount < 1 {
 		return fmt.Errorf("runpod: %s: gpu count %d is not positive", c.redact(what), gpuCount)
 	}
+	defer c.observe(OpResumePod, time.Now(), &err)
 	var data struct {
 		PodResume *struct {
 			ID string `json:"id"`
@@ -201,7 +210,7 @@ func (c *Client) ResumePod(ctx context.Context, id string, gpuCount int) error {
 // BidResumePod asks RunPod to start a stopped spot pod again with gpuCount
 // GPUs, bidding bidPerGPU per GPU and hour (see Pod.BidPerGPU). It is never
 // retried.
-func (c *Client) BidResumePod(ctx context.Context, id string, gpuCount int, bidPerGPU float64) error {
+func (c *Client) BidResumePod(ctx context.Context, id string, gpuCount int, bidPerGPU float64) (err error) {
 	what := "resuming spot pod " + id
 	if gpuCount < 1 {
 		return fmt.Errorf("runpod: %s: gpu count %d is not positive", c.redact(what), gpuCount)
@@ -209,6 +218,7 @@ func (c *Client) BidResumePod(ctx context.Context, id string, gpuCount int, bidP
 	if !(bidPerGPU > 0) {
 		return fmt.Errorf("runpod: %s: bid per gpu %v is not positive", c.redact(what), bidPerGPU)
 	}
+	defer c.observe(OpBidResumePod, time.Now(), &err)
 	var data struct {
 		PodBidResume *struct {
 			ID string `json:"id"`

@@ -584,6 +584,9 @@ type ServerNotFound = Error
 // ServiceUnavailable defines model for ServiceUnavailable.
 type ServiceUnavailable = Error
 
+// TooManyRequests defines model for TooManyRequests.
+type TooManyRequests = Error
+
 // Unauthorized defines model for Unauthorized.
 type Unauthorized = Error
 
@@ -1145,6 +1148,17 @@ type ServiceUnavailableJSONResponse struct {
 	Headers ServiceUnavailableResponseHeaders
 }
 
+type TooManyRequestsResponseHeaders struct {
+	RetryAfter int
+	XError     string
+	XErrorId   string
+}
+type TooManyRequestsJSONResponse struct {
+	Body Error
+
+	Headers TooManyRequestsResponseHeaders
+}
+
 type UnauthorizedResponseHeaders struct {
 	XError   string
 	XErrorId string
@@ -1230,6 +1244,23 @@ func (response GetAffinityMetrics403JSONResponse) VisitGetAffinityMetricsRespons
 	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
 	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAffinityMetrics429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetAffinityMetrics429JSONResponse) VisitGetAffinityMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1356,6 +1387,23 @@ func (response ClearAffinity403JSONResponse) VisitClearAffinityResponse(w http.R
 	return err
 }
 
+type ClearAffinity429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ClearAffinity429JSONResponse) VisitClearAffinityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ClearAffinity500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response ClearAffinity500JSONResponse) VisitClearAffinityResponse(w http.ResponseWriter) error {
@@ -1474,6 +1522,23 @@ func (response GetUserSessions403JSONResponse) VisitGetUserSessionsResponse(w ht
 	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
 	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserSessions429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetUserSessions429JSONResponse) VisitGetUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1600,6 +1665,23 @@ func (response ListAudit403JSONResponse) VisitListAuditResponse(w http.ResponseW
 	return err
 }
 
+type ListAudit429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListAudit429JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListAudit500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response ListAudit500JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
@@ -1722,6 +1804,23 @@ func (response GetPodDemand403JSONResponse) VisitGetPodDemandResponse(w http.Res
 	return err
 }
 
+type GetPodDemand429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetPodDemand429JSONResponse) VisitGetPodDemandResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetPodDemand500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response GetPodDemand500JSONResponse) VisitGetPodDemandResponse(w http.ResponseWriter) error {
@@ -1839,6 +1938,23 @@ func (response GetFleetSummary403JSONResponse) VisitGetFleetSummaryResponse(w ht
 	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
 	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetSummary429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetFleetSummary429JSONResponse) VisitGetFleetSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1977,6 +2093,23 @@ func (response ListPods403JSONResponse) VisitListPodsResponse(w http.ResponseWri
 	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
 	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPods429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListPods429JSONResponse) VisitListPodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2153,6 +2286,23 @@ func (response GetPod422JSONResponse) VisitGetPodResponse(w http.ResponseWriter)
 	return err
 }
 
+type GetPod429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetPod429JSONResponse) VisitGetPodResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetPod500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response GetPod500JSONResponse) VisitGetPodResponse(w http.ResponseWriter) error {
@@ -2325,6 +2475,23 @@ func (response RestartPod422JSONResponse) VisitRestartPodResponse(w http.Respons
 	return err
 }
 
+type RestartPod429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RestartPod429JSONResponse) VisitRestartPodResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RestartPod500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response RestartPod500JSONResponse) VisitRestartPodResponse(w http.ResponseWriter) error {
@@ -2470,6 +2637,23 @@ func (response RefreshRegistry403JSONResponse) VisitRefreshRegistryResponse(w ht
 	return err
 }
 
+type RefreshRegistry429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RefreshRegistry429JSONResponse) VisitRefreshRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RefreshRegistry500JSONResponse struct{ RefreshFailedJSONResponse }
 
 func (response RefreshRegistry500JSONResponse) VisitRefreshRegistryResponse(w http.ResponseWriter) error {
@@ -2589,6 +2773,23 @@ func (response GetRegistry403JSONResponse) VisitGetRegistryResponse(w http.Respo
 	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
 	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRegistry429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetRegistry429JSONResponse) VisitGetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2713,6 +2914,23 @@ func (response ListServers403JSONResponse) VisitListServersResponse(w http.Respo
 	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
 	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServers429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListServers429JSONResponse) VisitListServersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2855,6 +3073,23 @@ func (response DrainServer404JSONResponse) VisitDrainServerResponse(w http.Respo
 	return err
 }
 
+type DrainServer429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response DrainServer429JSONResponse) VisitDrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DrainServer500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response DrainServer500JSONResponse) VisitDrainServerResponse(w http.ResponseWriter) error {
@@ -2989,6 +3224,23 @@ func (response UndrainServer404JSONResponse) VisitUndrainServerResponse(w http.R
 	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
 	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UndrainServer429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response UndrainServer429JSONResponse) VisitUndrainServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.Header().Set("x-error", fmt.Sprint(response.Headers.XError))
+	w.Header().Set("x-error-id", fmt.Sprint(response.Headers.XErrorId))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3516,186 +3768,196 @@ func (sh *strictHandler) UndrainServer(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3tdhs3kuir4DCTYynbpEhKcmz6h68SW4nu2o6ube3sXbWihtggiXUT6Gmg9TEenbMPcZ/hPtg+yR5U",
-	"Ad3oL4q0lFEm45yTI5PsBgqFQn1X4XNvKpepFExo1Zt87rFrukwTBv8+yPXiA8su+ZSdCHpJeUIvEmZ+",
-	"UflySbOb3qT3ccGIeY4cHB8RrkjuPRj0LmmSwwssy2TWm/SoeVThmJVnb2+D3hu+5PqXXP8ye0/FvDZR",
-	"Yn4kMtdEzkgGv3vjx0xTnvQmvWWuNLlghArChWZzlpFZJpdkRLQko+GwFxSwcHFJEx6Tv+QsuyEpzeiS",
-	"aZYRmAkAekuTmcyWLP4/5pEqPAf2PaUzLuZEL6gmsWSKCKnNYKodPr1g1Re5Iks3Ddm6oDFJWTZlQveZ",
-	"mMqYi3lAKFFsyacykSIgMiNaSrKkwgNabXcuDOeB9RzTOXsn9REiprqelM4ZwF5i7osQjP+tgWYzIUAF",
-	"yD12379nKaOaxe3YLl+f80smiL7i09WEgM9RTZZSaSIFPL42bO9zcSzjd1L/KMWMz/OsDpihf0PPLCML",
-	"ajaf4CtwHj6xm1bYFNOk389ykcq4T1Pe/8RuzL6+P3l3/Mur84Pjo/N/ff1/PTjxUdieaQmIAfDfaPKJ",
-	"3XQeT/x5jYN5iQ9Wj+Rt0FswGrMM2MG/v8ZnzULUNOOp5lJYFCzyJRX9jNHYvEpgVLJkStE5C4ghekWX",
-	"jFAF/76Q8c0TRSJ4LBr0gl7G/pJzQK7Ochb01HTBltTMpW9SZlBWUjHCcfSqCckByQX/S84Ij8nMnJMF",
-	"VxYWKtQVywJCEyUJFwgS7NsTRRI5JwkXbDNIboNeef6QX8Zc/8BmMmPtWIoEu9aRYWBm+jRjl1zmCqjt",
-	"BWFCZ5wpIpOYGdCpQPh5PCCvl6kGCqEXiglNlKaZVoaqzUCCXTGlDfDczATE3At6gi4NvBcIkL+SJb1+",
-	"w8RcL3qTvZFZhdYsM6/+unU67D8/+zwKxsPbvvfv7Zd/6gUtewFLBr7dXPFru6DUHqguAJHf+vDFbEbz",
-	"RPcm+8OgZ1gj1XBY9dO9XmCg58t82ZuMh8Ogt+QCP40K+Bz7KmRKE7YjzZb3gmy0ErLRGpC9lTFL2qgY",
-	"fiA8DsjJ+zcoBVgMnItsRTuROUTRt+PDaHuCTHe8/5SkGRcajt50QTM6NSQZiiuuF0ZiqpROmQpI9G1E",
-	"tij8SdhMEzozzC5mKGfIklGBB5TH5IoqYucOBbDZbUOAURhGgTlA0U7UV8wcAM1ioth8aVQIIqRghsCv",
-	"Fny6MHyHGdINSDSI4PXBIBqEwrA2VDRAJGaM6isuYtX/yxUTu/2n/fH3F25PUqoX5ZYsAWvxyoNKk+SX",
-	"WW9y+rlC2S8nYTj47vTXwc7Z6a87Z9/9LQwHn3eD2+2tl5Od7l+3v2uh/LPAP0Pj/aew2+5z9Uid/hqG",
-	"uZGJffg7HsKf7w/x4wF+PHhl/jy1Dz0d7sOf0Y/w5xX8+P3w0Px59nyIf0bw5/U4DPPR02fmy9Gz4esw",
-	"zMd2rvEQ3hgPx8/w4xg/7h/ix6fm4+5waF59bd85fHZovj18jX8OD5/38e8P+OeV/Xj4bRiG4VkbboLe",
-	"dd/K1X5DGq8k2IDUCdaqQkTxuVABuaDTTyqhamHYZOZIa2D+PRgUNNizmk7zZB2DjpMvL4wkAB5qyJ5q",
-	"MuriAKAItDOAO84//ncnFziWcRsPsEqEEfo8tuf86R45+PDj0RFJmCEuRaiIScznXCsUsVIkN4THioCM",
-	"0DIUOMyAHIgbIvWCZQQEvzmXlOyNxyRyGhDOFJVbgFtXP6v0Yjoa77YfTb76VHoH5uneqvNy0P8P2v+r",
-	"lT1P927voLG6Locr6fmPKE11rnqTvfEYUX7y/k27hE5l/EQBnTERG/5r+CV+GeVZEqEubtUG+Ga7yaYn",
-	"oaDCiGqZ5JqRaKF1itzP/EtFMK6cFUrpeLj3rP1ANFl4rlhGuJjJDbj5yfs3ofD4OWrN2wEwc9AqfPZM",
-	"zK66w1Tff1jAZGfHKK6jQZrJ65sBKqcDwfTO5aidNFIZn2TJ5kz79OfF2elHjf8fp2enH9TZy8kOsutT",
-	"o58c9A9pfzY4+25SfpoMzr4Lw7OtlxP48uy77Zd/O/31m52X/ysMTye/Rp//dnv2L5Vf3b9qouDlN0YY",
-	"vPzGEwcvt7+DB16e/vqNeXXr5eSbwXet6lFNSAz3nlWo/tlXKdElJfzTYyjOkCZQnjs5q6WHd0ZWC5A2",
-	"yXGiWJdtAcNW1bIXxuKbSqEzmXiwmHHtPAFYbcCa8QwP2o+IGf1obQ56t8pxDVt1PToMw+vvD3fOvvO+",
-	"NNQFX7Y+2Kbp3xq4VCqFKl1DNaPTYIEJ0LVpmiZ8Sg3mdv5TGfRVHUu007H0p4zNepPeNzulV2rHvbnT",
-	"4Y8ywJVIahsBf1U7aMDCapqsv8OLRbaiLqdVtG320rOQr50wagfDPrljDWk4A/BCn8frvXP0CqH/gcY/",
-	"Uc2u6M2GmDfaOphEdT+GVTg+sVSTjM1yZUSIOVBkb/zcihYjSzIGRl2rW8OOgaY2i82bTR+GwTCz+xD0",
-	"cpExOl00HRd2rKnME/R7XJi56XTB4lVzdzy/Aob7E4+dekZ5YhSADPFnxOyCkSlNkhckQjgjouiNIgt5",
-	"VTIrfPuJAm9aJmiiHpGo3rO/5EzpDYlq2XCTrjzGNa/qA+zA3b7YANUcUG1QBYaHOD7i9KI0kynLkptH",
-	"2wEZ33z5LnBlDq2RX9Wj9E6C6Drn7SfH/jaxq9c3JHTfhT1wT+PALW7TDAEFfx7so5D6f3/45V3dd2t+",
-	"ryCcEvMYkRf/yaa6008OrxVv4JTV9+4EKBefhLwSh5wlDY/yzHyJh9QIcDr1iMYI5YCofLog1NhKBgcp",
-	"S4zCHrOkC5V05Zgxm3HByNYndqMIzQxvUKyvmFBc80u2ffd6HuKkNPZCCkZOPh72nyFuYznNjTJk1Kyo",
-	"TnMRhh8WVIfiImP0k7JCAcHE6ScWX+YoysyLbgByAqPd2W2x34SCkk/shmTW9W/e4oJQgSYrmruALTRH",
-	"HuNovmJLKuIvPpx2Q4/RDqoRYsYSaijAqIqibxTdgMQyv0hYaVZmRGf0kmWAVWO+3hGbeRz9uUnBwHG9",
-	"wAoi4GFIOcLRoiprqa19S23jqjNiKZZrRbI8YY8maA9ldsHjmIn1iajBGyk/p/GSC5LJBPw5hdng74HK",
-	"ZzM+5WYHU5bBoZQCzJx7Iv/fYHOnGYuZ0JwmqiAeA1zkoIsAvMfC85HVqIq41fq4LlGIQ7gYH3Mw3Zd4",
-	"DQ9k1ymbovfcDN5XPGagRuYZA8OymB233mwzhDMfC6HvpD6UuYi/DJcugjmDIR7GaDNjFgKWXXOlQXgU",
-	"mp92wbZZwph+LLz9YuTYhlQIEBph/VHKNzSrp0PsjXYDQlGaS0OZI/KW/9CpSmH2BFfFY4VF5GkYkFeQ",
-	"wFwG6iXTC4h9HySJvKobjHvDfQMAPoTxTMPqi81Y0MvWQLN9AVi1HfdBpEHh4cZ4L7p8i0gvXTKC7vpS",
-	"q9sb7kOUmJKrTILDFCCTWSj2Rrv2pwp+SkQ/niJyTOfsi9WQpJlhs9JUq2fkGKq4n7EXQEilmoSycoBa",
-	"zoofdPdTRVaO0ZFh8kBKCJ0zdJ4DdqNKjlJQS6kxz3mZK9Ysvct6fSy+dSxj9bvx8gXWe9NIxlk5WlsC",
-	"z21g0102AauZaPNAfsdV2UNkK2pN/Ym2A1Kk9oSi6q5spvKYx3W3izMUq3yc1uQrrLwnisSMxomxZVOq",
-	"FIvJ1YIbJVSH4opyo9Ag7zRwJ0YkO0vOMdMrqsiM6enC0PtW5L7W3FiJMtfR9uPx1/dsljG1OARv3j0U",
-	"dKWlMfHv8EeyOVc6M6YvzGqdiA+kHLlBK0Ck+UXC1YLFREu7rbAo1eKlJOVCELDBo20K4um+9vdbmz1S",
-	"M8CXNuMGHd7UM2mNitMI70DugR9KXWmM/11SHu40vF3ejMHmvbWAB5GbFiJrvddtcysZL2jclLCPTYW/",
-	"I5GIvL4wLWp5qatYULudsBbXsgLm4SIoVpTZCEohwTA9NHBZo0ZwFd5JQZfMkIvN82ShcLw0cKfYZ2dG",
-	"0Czk1baTZR2S8DHFDuQj/Z60LYToSBxncp4xpWpcs5Dp8FiR1Cpj8EblQmDMoGEAmifcS1yQ1I1++4fU",
-	"8FagCWKtXJOLXN0YTUp3aFlGPetAmtXOjDplCRtnM4/LlGVALmpSKpahsJploT/WD8Tv4jR8AJ14A3fT",
-	"A2hLJ+/fGMrlwmArzeQljyHLy+rnqZTJ4BHR0TzXjy93Hv10WRput3kapL3KyqkLgkfa6RNhQJQZ/+sm",
-	"xgfu8fKCz3OZqx9Lr3wjEMtoxjKi5ScmIH0UA28p5RmhRXVMW8GKiAnjwFsOLIAAyYT8gEMaLmQLWVD8",
-	"pryv2DRjGl0gFxKSnYo6MAesH0MAirD6a+civB+qu1u4TD4JeQVskV2nNiLSEEJOS67PbuOWnbO/k5VX",
-	"OnHVjqQwHw53p4B9+Kf1/1i8wX4UaPOQ5YKpVWDvf3re4rhBGaINSLkxEIRtYOnxDkaaySlTypzO10Jz",
-	"ffOlEZ1KmvDDhSF47OIOLlu7maf9ONgr1oipe7MZF1zfvGU641P4ymZ+cOY+gexDw1mzpboLN8f2DTe0",
-	"AdVmENIso5iKUeY1nnpTnBVP2qQOV1T0Wmh0L1eBo1NEez09M5XxwCpIAaEWjsE0YTQLiDMNBtYjElih",
-	"PogzygUka+LnXMA3g7Z8VdpSRvTnBRNGhVvQNGXC2C7vD38ku7u7zwNy8vFHyA8sqgRiqllf8yVrGx13",
-	"tElZzKDhiQLqwliGzihPWiGUuZ7KZUvdw8/yykDJRIwunMabmmZzpjtT4iHr1aa/ltgCjYlCAFOKF+ia",
-	"KKImgOfWuVwuUgsyJYnNOvWgtdbMJyBIwKGGSZapTZY0itWUCOkkMlcmUqUxW4m3Nvl79Nog/KAn2HUH",
-	"ZiMszSsKAmcySeSV4fS2IhCr/nDbE2MguGK11chx8Nu521b/ozkY7rh6LjUax9xASJNjDyUzmihW53uv",
-	"r+lUJzcGOMUwk0cFBLOkmP1NyUkj3YdslelUoYhcQlVErsDrAAbMFVeMXPGY4drhGBumyi5ZdoO+rO3A",
-	"Ki8QTrElatZrBH7x1gQiW/kyHKJtU933IrerdbfQSaglUVOZsgpcL4jIk8Srz4QflA/uoHdXyZgZAjVp",
-	"zPtemc999i9/2uhsmQXAAb5aSMUKBmmWA7B25LG3Jq/fIw29LQv9rO2xP91J5G6pa1C3goKt+imHdbMW",
-	"XL2DAjFzKBN+6eHKFehmbCkvkZE2KsDqFV7BCqI6zhgQC6D3alGh9SuqkM7ATU9LGlq15eshLChW3oa6",
-	"V0b+rcsQqgjNGFVtovnPixuCyQcgXI2WqRaGHUAVKcoSFXVQYBvB3UFi7ScD0+7+kFVGXTHFJ5DvB/7T",
-	"Es8QkVNWyH6tT+qqT6ofnizpPi4fNNUtagRQuxmsPJoXUiaMCo8g7542KAdqg6Dw/dcmt+Zoo4ypOM9w",
-	"2Ni1buUqrL3Vw88r2jysoZfAoG2LOEwY0x+cld3g1FLp85Rl54usjbvYLgjW5Wz0VUXMK1Dev5A5JBOf",
-	"fHhVVcYhv7YEGauCURPv9mY5je8oTtixjCGTkotZwueLFh3PslHwKeIzRplDpcAaHOvJELOkO20wGf8o",
-	"c1vE9uUmHHpeVZsiaz3T6nx/uWKtYIKBSVBZqbNeQI3dJ0suco3qxJ3rr9uOBhlBhSjspvnr9valCnkb",
-	"+RXb+YWkZ2Z/ELo7h0Krc4sdM+MG1NGoSiqPA7jkhCwT9e0mGWutOe+D7kptSW3oh6g8Jtg3d8A/Xhuq",
-	"Ww2ullHNVlMvZPg9DJ16lSI+KVoQ2vBwLOMNKfBnmWfJDVLdRsQWU03Pp0zoDnvhFdWU4O+Eg+9vxpFd",
-	"NZAaM2WWfO6K7BtD4e8k4TM2vZkmDHIzGdl6f/Lu3dG7nwLy+t+PPr5+FZD//q//v90+hSdJa8pOljOb",
-	"fqRby/dLrZNsCUkEuyKKYRq8P5cnmOdpfm6+bcXLT8cnxPx4F1IWjCZ6cdNuiHkRpSeK4KPkkmUxn2pr",
-	"SvJKNNXGpGwEqm4oNpfQBvkJdkZCb85K2OHUKjaVoo2vfMAfiOJiysqj4jjL1tDALgzr315Tum0qQC1i",
-	"1hz9ExdttpeMifkF8+IEXbJKAQNki5M0YzN+De5bmyRFuIjZdSvWDBbsGTifLlxeTW091jlITj7+CNlu",
-	"zvMDKLQpy/hyUGT7GHzarMA5vWTQYacbglyx82XLtr1O5XRBljxJuN3aytz32L5EotO95bAwOc9ouuBT",
-	"4h5qBRw4pepuhKSs16LIllvIJFbYHatx4qG83mk8TUdn3TlHW/2lVTUX8i/psh3rVo9fo5VIgI3yKp3H",
-	"zNCGTWm2TBOq2aRs2AFpUdFODHJx5zPWOt1GRNNPTJEtrwnBdgA0al8oDD0qYjOKhzdIxqxwS8tdaCXK",
-	"Da6xbkuww1pGG3Y9zy2gPaibNw1ZYk9vQSElX63IVJ/wa+yr9VzW1ZSaMPRIuioNOmS2VbsbkvvixpOJ",
-	"7X6UtVSaBufCxmUWV45tNMXpYDDwRVwJs5aaJmtNXts7fDHwVtaBkk5lriZaNpQO63CjKhNcV2Nc31Dy",
-	"ldUWhrKBWb8uBVsAO1HtDP1/Dr3xq4L4D60g/gY64YMogit1OmMrn7fFf1crdFMptKGsjNi4tK/S2ZjY",
-	"31+XvHPi+6mQX7XGr1rjH0drdCf/76FHvuGqJUyZuAa263gCbTrDBk7D9ZzDslXXKfTIrvgp+B6t47co",
-	"wP5Cz6LtxOla8uLcrZisJyM1UDqjSWJO2PnUaO5rIqz9zLvJuk+6VSbOF1xvNJ97b8mV2uhFrRPfgVwX",
-	"zjCqlwDAl6yvZR9C3Vzcx+Fpj2dzwa2LCerbUIV81c66GMXKiFtNmbS/WI6lXhBGsT8xNAQHCFhMqNO2",
-	"IC8+F/bDmjLN0+k2IKgWiimWt8YwBZBfYtAVW4Yz+pyyHPeOAKQtmOxKsyjVeybyJViRGZ/PWTUBoYPt",
-	"r7AyXTHW/TjmynDBBux0fZMa5FeV9d6hb3THFWCkDVijLTI6xBYj6weNIdBV6+73G4aNDWvgSYfKDUrS",
-	"girbwQ2ffOESryCNxkyElfSorZS1q44ElZYpxAVVXkkP9PZexl1k0aRoW7W7LjkXowcrQuJ2r7qOVQlf",
-	"e8bmBTMYsBmxHbvVZXkfJFf0RpHISAhONYsjIgVR+XTKlPLRWDyw+dLblox8vc2VIRSb5ppfsnPbHmdd",
-	"7ui/ahewvt/NcL3zO7KarmjhP3AJm0CD0PDNss37uSxc/LyYZ2LmnTNotl/xV7S7Kzo9DT/mWWbOTN2/",
-	"AMldJBeaJ6i58UxpkmbygrXPAKrxdMGmn77EboSBXeBBCrZ23MHMasnhS+a11aZfOn2L2/BOu9GlJ/i8",
-	"4zJJlkYEzxMKxoxKod5WtXKlVrPxg21NJeJUcqGdObv6PBagOHuqlPatx63rKNV3v7kvnh3m22z+4epm",
-	"Bn9Xm8hTvNYyiyy/WmUZbaqQlZrY2kLdqvQtaexQ/qTOOwsXQD5yYeukVL14geQiYUp5TZAyJtiVyx1c",
-	"r65htYL1m5wHIwKdAwUZKNo8XJnVCkip3eiAVDUu6IdfYLZtR06wiuTLsmi/Jqp+TVT9DRJVT5Sxm23/",
-	"x6aR5v2yJutDptMWAds8Ib2Yvgk5sOVpnnF988HMbavAUv6vrCN4AkXtM6+y9QWBkkzIgYvKAsuoaMSP",
-	"NXNlK35bkFni2k53G5h/fcDyzI7Ajfntjuk/sZvVcxcFoI3psX73IDdk37ygwDE6KDAduGtr8A4w8145",
-	"4kLrFGsZuZjJ5li/uN4BNCGXXPELnnCNFaouRR8y5aggb968JVzMWMbE1Hr5JuTyzZu3Afnw0xsq5uhR",
-	"dmzcOWCKdF0pnGX50/EJeAxtA49M5nA9j80Ww/KboslHKFTNlRUQdHoTzRK2ZDq72SZc2DYHg1CE4jXk",
-	"oxZ9EVzLVFXvWTrH1vrYu5QcFOKP5nrBhOZTqhnmVIbCFkVHaxb8Rq4oHUquscUyUgQg1yfPUNhaTh8E",
-	"sHmnNINClAupF9DVUAVYRLKgyaxKfFgQFYqyCXMV0ojgJNhBFtvWY9f/4Wjimx+QEkTmOWh9ocDrvcq6",
-	"YLCDlowKPSBvy97PLQXE1oFgJniBPb1DsWYf2fLV3QE5gO63ZZML6KgtpA5FZvSRBC858Pa9eg/g1YJq",
-	"WBLXikxprhjZAmhgtMDfa/xcVLGFwlAmC2p9I6Ebp9U6rPa7HUBXN9fKPBTR5xAt/rA3IWFvMBiEvYCE",
-	"1u/ifXkbka2ifY1M8SRu23gNs3umSGTrgaNQbBVtLq1fBYQp/oovRmXxcES27EWJKbYmgYs97OWIVxnX",
-	"GirqZPstibbXCC1CftuA5WM658KSv23ZVF5TOAqK9ojQhBTvCiVb9jotMhpuGzLH1vzYQNFspJgzQ0bV",
-	"HopB0TGx9TbQrp6KoahfCeBqAQNL3YonTOjkhkwTukyx6zZSfGyAgxtSiz4tzHA1pCZFxsOhbXsgrBPA",
-	"9r2LbU8XmpAIVPgIcHUk0lxjo6tJvckoV6tasrs7o6ALaYA3fVEVimardrI1XZh1apLrWf+ZsW+puNl+",
-	"Qfwu9SjP633vkWes15K9RKPBUdnVS2Zlf26jebvmZ6HAlblz3rhyqtn0rHHHlcGPu+cqFFscsFm93Mos",
-	"05+/qy14o+f5IBQfoaIVdge4CvJrd9PnE4s0VRJsvYNZ8fATFQqLYoel8so1FA7cSgaPmPEHsxVWaATO",
-	"FKtAgj2wDBHipiAxTsxBr158FrnzX7kyLYJDY1v8QbYACGrLM8hWEeuNn6jWu+JsADmqX+QUIe+2H0LB",
-	"BbmSGcj1BbPoRKQ8MagCzd0W/yoKTjVYa5pQLpIbjCtrrvH+OY5dz//7v/4fOTiCvh/4hfN+QE8OlqFF",
-	"3BsNhoMhlManTNCU9ya93cFwsAv2tV6ALrlDU75D+c7laAeG2qFe4LC1Kv5nrgMoYYb1uzAWBpHAx1RX",
-	"TfCiUWtQItaMNhQKr81Qa0RuQFB2uecMFRnOwmKrJP2VZVKBxzEU0IfAKFjgfiQ6M0NOEX+FnDyKIcVC",
-	"17tA1O53Gg+Hm7XX8CqOTpsR1nGh3zrzvhkVHe3Dfa5tcc9duE+1EtjcHd4GzXmGxTyl/6A507O9rolG",
-	"z9smOlu7SUgdq21NV/CnCkkMDInuIcrbhi+2ZsdrgAmvjO5+pdJSCF7avful8oqC26C3vw5k1Wb78NYa",
-	"87R3lyou2bzrda+xOliKRZ+eRpx72YJ2aBUxNxTbK878mRmnkyXsQOk0xl9Ua3LaUl4aqQHyBJqH1eCw",
-	"ReQBKFFefwAj58xXUrCAKAkpONyo3ddlcr7R0Y3qaWvCsblrKuMB+VgUjhsxo+WST1+QyNZ5R6GwrEnb",
-	"hiIcbB6qyZXhx8hooGYerkO1jQJsyZh73qo6oXDDTsgwamMuleL7svjuBxlvelkZTZK3hZfd6wAFC63g",
-	"Dt36Bm6/JVPpexR5knieiV6usnN7lanZbykYTNQ2j9E11pxlxU3GHVOvzVha+3XcVj0qOsvZ7X34+Cqk",
-	"v25HN9h9rp+Ah5SiucLuxmj/pQ3hd84zCh5lIyA429EUyp0cOGQW0A04ffUusK/cfgW3x5PayXS/gM+b",
-	"kdTOZ7yU87ZTE3RtVYx1bJRpN3PKhSJbtv+cYSEKzReZa+jYGcP9iBelYgf8XiDdT+zl6c6bAJlKeBZ4",
-	"VgR7K+EMUCkhYhsKowwOyEHZdQfOj9EMK8bpgJiDljEa++fsCQyqOpTGihPZu4gBlb62zSsf2bEXq96e",
-	"3VfVLJ3Vp9UgV288HD/tD5/2x/sfR8PJ7nAyHP5H707GsLt/0ae7Fz0/HlXqjxCPKe49jtlsb/9p68XH",
-	"Rh9dAc34+WQ0XgMaZFMeJFZjrsKBjKsdjrMuLrcuj6tscwdzqx419VWDfWiedtDJWDZgZ3mMcfJW5uX6",
-	"rV0tqA6IYFdGx4Rkj4lLHFJlLz3b06pspueavDEVhBjwVJYN4QebuI56mq2fHZDIaLTgkdHNDmihqLZA",
-	"Q0u50QVNClb446ZSaUV+2QLn4nbh1sUUdmiVZ1AIkcIXZfs88omxVJUjRv0+4KqvdMbosp8wETn53cYL",
-	"33CloevbxlwQ3oKG+sAw1nn6B8DRAzDOoq/dadlH0W+ciC31gHHtAeMafRwbHmrZKPCT0ffGRrb/9Yde",
-	"k72Jlw5WdhTsWeZT50kyVYCAAg6/I2MLIKPnk/3nNUCePX/+/PleCyA2UcoHYw3G2QrimWvg15hwfadA",
-	"0Wmw9SIEIGMrgm1vx6+89GF5qRFYcL4RwVVm57NTONLtvLRWUdPJVZv1aQHymFwx23I5ZVkfLRzwGcdG",
-	"SQNze7+Pbidn8ReGu/UMVAoXt6gtForyLIm20QlgfphLBrdJy+JWtlB4dT9kK4LD8O3uwbfjw2/Hh6mM",
-	"+6PGifh2fHg5sqGj8l7RUBRedBgF/fwwXgSJZ77iCf1B6xES9FiiqxkTwybk9CwakMgvwQEJMSy74pmh",
-	"4IYkCNRcMAZqbdyhp5YVyJuy52MZn7x/8wC8tlojORr7JY27tUK7Ck8tMwtP/eY34zUVx6LFzWgMHtJy",
-	"hNEGinAxyt4+qJMV3bOdXlAFXpMllhvU3VAZbkAwz6zPDxuX9H7liiu44qtauoQRQobJpDL2eCLuQQdT",
-	"hHSPHVU2bmtlidCy4OLGhpkw9n5Hy7ag1lcL+IV7DwvXAz89oVoq3Qy3FBVoT1QouOjbbjKuMZjt8VJr",
-	"YdbesowcOLhD4WohDZw27bvRY0sKd01N1OyHFYViK+r3zQ99+CF6YS9OQ04HCRlWCFCcaHtAjsAXbHYb",
-	"vMGuQDQUU7iqx794LYZw7zWLiSjK8uytCZnMDWYynqoyHQK1cMQUUfyvbODSc2aUJ2azIJC5PxwH/rUj",
-	"bsYOhlzp73df1lrpbDAafP+07NlX+Wk42Ntrb6s22ncFkKNKrfn3ZV1kpXkHdtQAFmq7bPQme2Wa7361",
-	"496pX4g28hLwd5tRMJtwvFup4wLGXQ4x9IZoDXDZQUaVQUbdg4zKQVxybecwQxSFXue/vdF4bT5f2feu",
-	"+w/x5z+o1jteaz0/YcbZ70JRxt5XVBNKDInBjSBOGMBvHbLAnZxWEVA1cxx/KfMGyy6FSHkBmdrqlETS",
-	"2CYeAnsBYUIz5ntRMWsFPKg8HpBjFCdLhpwR+dcLm5uioiAUkaXvKCCRO/7m355aZpMmqkppOWixjFBg",
-	"WxJSjGk4ZCTyJIlK/bW17wh27ajW0IMy79wjLc0A4I4nwTpL/Lu8FceuinojbRiM1rvdFNafcW+l2dZ1",
-	"jIeubGPkGPJpK2+vd6Pp5apvPmY0GTX7AkwK5u1XX9kk/EpTlx4dDYf9Z8P5hVcYY5up4O/OqVFV8/f2",
-	"a2o+9hwBdu/r6f1Z+qy9pUDda1w4X1YZDGUvjd6RvKI9z4TotBTOyoxjTlPej9llvw3M/mhT37MnFNc2",
-	"BqDMZ6V3xJDB+iKidkn2P6uYqN/f/CAywuxVjXN7EgI+dguInc98RTjtF7Q+qoKgEABlI6gl09Sc/YBw",
-	"MU1yTAOMaj07okLx99ku8FfwHsu4cFRodz1eALe/y1wrHrOKqIIWkdgQssh43ANvB7c9VKqX/4SiefuP",
-	"fW887nZbfInD4kGCan9c7lo0b/JZ6/BZjbX+sdjwRn4YqPnv9sP8zhXzveHe3W8UN0maF8bjdeBqXjf2",
-	"z8Hef2IQYKty+A0Z/I4LKHUmyn2wlQFkntEpm+VJcbspcPiJ32lKaZmmLLYKPvZssDLCMNWfjk+sn9yw",
-	"dZVKTbaio3cfX79/f3L88eCHN6+jbWLvT82XtnCHUHLBIfMBnEpck5TyGBxHMN4WlIVUmrlLVy3y0/EJ",
-	"umS2A6KkeTfLhSJ0TrkgMBiku0+ZdeWEwuXS/XR84i62BjgLWQdXnygdNMpwwNNCMEqKl6gYe8PiAzvs",
-	"cV2/rxkQhPEAWzFj7BZwICkphflrfTqQFTKdslQbQ0rqBZnSJFEvSusDzZtcIfKRPZqRbsR0kUkhc5Xc",
-	"4FR4/x0UgpvBEGQqbkieYlQ1FGZwstV9PV7g3f60Nx5vD8jHK1nEop31CFUugFf0kXFz3hJGL1lApADi",
-	"de2aDaqnmVSquOUewiYs64PDisGNUCIU6BGDogFHh7bSSiBW51y4JbVf0ksuGFQRlen4cIjKOjcXCNkf",
-	"7pLO63wNBdu+BGaXQyEzu5+F281oIkVzk4VbQFR0TAEHoi1AMoiGDB9ddAWBJQAFgS9Pl+PaSojKWG2K",
-	"im1M8pjKimt+UmoKhRJSxqDXFoLVTisdgtDt1hU1drud46tofCDRuEF+qqHnQ+y307jw3pB4/e76+IX5",
-	"sDDUDpdqIfNsvbnVMsU7br9HVQtKT/CrYBU92tZAmKlrDnIX7PaYu35GTfm3CmQnM+ACMZokq8H1uiu5",
-	"FkjrrsHA0rUC81sDfqV5koCAXAW/aypFDBWtDbvt4rQO5JsyA9ciq4Ub1FAuM8extcOBjYkgakHe1ztS",
-	"FQL9sa7TXUu/tLh4cBXTjmsDXVsGZxXlbns9ddMlou3YRLRubfNAfVLVRDSyBall+JXMNYTa3A6hBzzh",
-	"FxnNbrZRiF7kPImNagfhwyVbSvsmvGRwo0rHcMoyxZXhaOXVs6AjlT+Eosijs44DW3c7IAdWU7AXcr+w",
-	"xIQQ4E2zKhRVFQyuW6LTRZlod+Dy82qaDEnzi4SrBQPeQkOxPxySqJ7UZ2k6giAfXLMNN2zbOlQoPDTU",
-	"26oe2HaAtj3fvbN93Vku2wZucJj91oSdkh1XbKRDMccfIRplV2/Z9bqH/iDXi9/gxCP1QlC/6/gUN4ZZ",
-	"Gva4gCPPuzjBZ1t+fLtmIMrzDNqKKIjGuAs3A9vlGAAkWwm75lPXnHrbKOcxy2qZqIWB4kfUvdi7mcm8",
-	"gvlf1vgLheuK0UiXivLMZkhhPAq861B6VQzCY9dpHP2gO1GRsFVN+/p2fBhtd/gevfO6mU4PFTxGrAS/",
-	"q3ASdsBapljG66dVVzBv+TPoHmXvrUJPsQGp0XDdtH0XtbJBkKHr9nl6dlttMNaECH6EcOZotA90Evjt",
-	"9yzV7g9b4Nv/UvhGo/0CwjXyu4LKM+PWZ842UrYs0a0M/cCRWZsfuzH/aFlgbl0Pzpt/8HmgdxzwJncg",
-	"q/U5sUfhrewXywhL36INfsuZZf1FoXvh3rMpXS6Wgy51wrXlmaq1nIpsXSbJMiCYJAO3kkOeC/oVnR7z",
-	"ROG724Etvzp5/+aF69NRZF0lSTGsGpCfAZxQoEetmgoAGVNinjBsKpkB0NyTCXUJN/AyEcyDfudNWjZe",
-	"8RtwdoT3P3h9A/8BIvwjP8Jf0MxpV6vXYWcj15FhfdVGrb22AFQtzFTrWFoP5NQ7iw7XDOXcp2or2Hzx",
-	"z5811h5nHNIG05hqVkEELvx+eLAlEI1E5ZXZxGf3rasrcwr21s8889qHrhQulvj+wKkFj5hOVksVKJXc",
-	"2BazIjl64sXxgpXSZQeLhDrN/bc0+6TK20ncGfB7Ljg3QMMLAEZArrApnM2Eda4A7ImDMRCiM3ppJJEt",
-	"THNWpPlVsAS6WbmJnXrvVZ0Vuca2aYuVFOgtA04fB+Qir/R5LlreTSywikDUw4yBLbO8jGiFidIpn34K",
-	"bBowFBKmHDt7YdTIphXTsomNBSRjfVtczBLFoG8PejBgTSCrvOS3ss/exAJj5lKVyE0T787vgmXL1VbX",
-	"toiQxQNSXN1Ai4u67HPOWHLyNRRbPGbLVBphhJUriHFIw+MQx6HiBaHQNTtCphkBTHRq2wDKJB6E4gBT",
-	"9PBWrbJHTyplUiR/kMi1xpOazGQuYmOT5THHiyRCEfklba2hFLw9HrsIb9ooYz02+MpvRPvQ/SKqV26g",
-	"RHn4HAXviv2uDOJqh3TouP6PH5hBuvDDM/+IlXf0Eys5seVSmdTYgNM1X/PikRvLAsspuqXBaxErX5tG",
-	"DlZXxT2O9KJgr0uKHBTMDSM8/G77GPAfENvtGTmUXaifEFb+6jroFPaAz66MwLib6RRcpYPrOKY0sGhp",
-	"ZTsW4t+U8dR6YP+2rMcq+Y/Le6o3PnzlP78L/nOc66beAIoOFMg6TtTOdbze02Cc+t2XT8+get32oT49",
-	"q7SGPj0zRotv19ZIM+Vq4NlMg6lcop2DQNRZ2FG1TqJomTwo+0ZDnAxKfqqtCtF7YlXDht+luDHUlgNZ",
-	"iJvjNPqpyRn0p1BEy8KLXthSZVKj60/RHPHPlR434HxC3zuEscC09AYq3E7NgY5tNk+9+7P3duyu623r",
-	"34MNIeTMNpLEhgSVRUBVePvLjWIZ7z0slrk9u/2fAAAA//8=",
+	"7H3tchs3luiroJhJmco2KZKSHJv+4avEVuK7tqNrWzt7V624ITYoYtUEehpoyYxHVfsQ9xnug+2TbOEc",
+	"oBv9RZGWMsrMOFUpmWQ3Pg4OzvfH595MLlMpmNCqN/3cY5/oMk0Y/Psw14sjypM8Y+o1X3LNYvO1ypdL",
+	"mq16096hIDSOM6YUSanSRC8YmVOesJjQXC+Y0HxGNZdCEUqWXOSawTOKZVcsIzRJ5LXqBb0rmuTMDB0z",
+	"TXnSm/aoJkupNNkb3TpgyjIySzgT2i3mGcmYzlaEzjXL7IQzKWJFuCDvzE+DQ/NTL+ixLJNZb9rLqGYk",
+	"sXu8uQlg7+9ZdsVn7ETQK8oTep6w6vY/LBgxz5HD41eEK5J7D3qbcnOYHcDW+YxVnjXzAXx/yfUv83dU",
+	"XNQmgoURmWsi5ySD39uAtsyVJueMUEG40OyCZWSeySUZEy3JeDTy9svFFU14TP6Ss2xFUprRJTPAgplg",
+	"QW9oMpfZksX/xzxSO3f7ntIZFxdEL6gmsWSKCKnNYKp9feYkKi9yRZZuGtI/p7E5zBkTesDETMZcXASE",
+	"EsWWfCYTKQIiM6KlJEsqvEWrnc6N4Tywn2N6wd5K/QoBU91PSi8YrL2E3BcBGP/bAMxmQlgVAPfYff+O",
+	"pYw2b1nj9Qt+xQTR13y2HhHwOXeXpIDHN17bO6pZ+7UnuYIH7ZXPGI2/+IaPJ6NRfQRzpc0U93GR3+Xi",
+	"WMZvpf5Rijm/yLP6bj6Uy11Qg8IEX4FbfclWratXTJPBIMtFKuMBTfngkq0Mdr47eXv8y4uPh8evPv7r",
+	"y//rrwseBSSblQsxC/w3mlyyVSeRwZ83IC9X+GCVsNwEvQWjMcuAoAPIEGKwGTXLeGrIaW/ae28hmwvN",
+	"EyIFI0uZmbP9S86UJtcyT2LA/dmMpdrcV6pJwgwOjHeGvaBnnuQAXZ3lLOip2YItqZloyQVf5svedBz0",
+	"9CplgHx4y8wC//0l7qC+InMwi3xJxcCgh9kQgb2SJVOKXrAAMYIuGaEK/n0u49UjRSJ4LFq/KLsQj0Lg",
+	"Ol69aK7kkOSC/yVnhMdkbmjQgiu7FirUNcsCQhMlDVaWyP9IkURekIQLtt1KboJeSduQD8dc/8DmMmPt",
+	"UIoE+6QjwxzM9GnGrrjMFdzkZ4QJnXGmiExiuERU4Pp5PCQvl6kGvKXnyjBQpWmmlaEYZiDBrpnSZvHc",
+	"zASEohf0BF2a9Z7jgioHTT+9ZuJCL3rT/bHZhdYsM6/+2j8dDZ6efR4Hk9HNwPv3zvM/9YKWs4AtA/Fp",
+	"7vil3VBqiVXXApGX+euL2Zzmie5ND0ZBz7AdqhEXH+/3ArN6RNPJaBTchrQda3ul2fJOKxuvXdl4g5W9",
+	"kTFL2rAYfiA8DsjJu9fIYVkMXIH0o93IXKLo28lRtDNFhjY5eEzSjAsNV2+2oBmdGZQMxTXXCyONqJTO",
+	"mApI9G1E+hT+JGyuLb2OGfJwsmRU4AXlMbmmiti5QwEsbMcgYBSGUWAuULQbDRQzF8AQGcUulkY0JcJQ",
+	"JDkn1ws+WxhqyAzqBiQaRvD6cBgNQ2EILgqwIG5kjOprLmI1+Ms1E3uDx4PJ9+fuTFKqF+WRLAFq8dqL",
+	"SpPkl3lvevq5gtnPp2E4/O701+Hu2emvu2ff/TUMh5/3gpud/vPpbvevO9+1YP5Z4N+hycFjOG33uXql",
+	"Tn8Nw9zIGwP4OxnBn++P8OMhfjx8Yf48tg89Hh3An/GP8OcF/Pj96Mj8efJ0hH/G8OflJAzz8eMn5svx",
+	"k9HLMMwndq7JCN6YjCZP8OMEPx4c4cfH5uPeaGRefWnfOXpyZL49eol/jo6eDvDvD/jnhf149G0YhuFZ",
+	"G2yC3qeBlVkGDUlnLcIGpI6wVswkil8IFZBzOrtUCVULQyYzh1pD8+/hsMDBnpUimzfrGOTHfHluOAHQ",
+	"UIP2VJNxFwUAIaudANxy//G/W6nAsYzbaIAVbYwowmN7zx/vk8P3P756RRJmkEsRKmIS8wuuFbJYKZIV",
+	"4bEiwCO0DAUOMySHYkWkXrCMgDhi7iUl+5MJiZx0iTNF5RHg0dXvKj2fjSd77VeTr7+V3oV5vL/uvhwO",
+	"/oMOfrO85/H+zS04VpeTcSc9/xGlqc5Vb7o/mSDIT969bufQqYwfKcAzJmJDfw29xC+jPEsi1HOs2ADf",
+	"7DTJ9DQUVBhWLRMjJUcLrVOkfuZfKoJx5bwQ+Cej/SftF6JJwkGi52Iut6DmJ+9eh8Kj56iR7ARAzEGq",
+	"8MkzMafqLlP9/GED091dI06Ph2kmP62GKDIPBdO7V+N21EhlfJIl2xPt058XZ6cfNP5/nJ6dvldnz6e7",
+	"SK5PjXxyODiig/nw7Ltp+Wk6PPsuDM/6z6fw5dl3O8//evrrN7vP/1cYnk5/jT7/9ebsXyq/un/VWMHz",
+	"bwwzeP6Nxw6e73wHDzw//fUb82r/+fSb4Xet4lGNSYz2n1Sw/slXLtHFJfzbYzDOoCZgnrs567mHd0fW",
+	"M5A2znGiWJduAcNWxbJnRg+dSaEzmXhrMePaeQLQJYE04x0etl8RM/qrjSno7SLHJziqT+OjMPz0/dHu",
+	"2Xfelwa74MvWB9sk/RuzLpVKoUqTY00VNlBgAmRtmqaJNQDu/qcy4KsaLGmn0e5PGZv3pr1vdktr5657",
+	"c7fD1mcWVwKpbQT8Ve2iAgu7aZL+Dgsh6UddBsEI9GlPb//kmFH7MuyTu1aRhjsALwx4vNk7r17g6n+g",
+	"8U9Us2u62hLyWZetyAoclyzVJGPzXBkWYi4U2Z889Qw7GQOlrtXYYsdAVZvF5s2mZcVAmNlzCHq5yBid",
+	"LZrmFDvWDMwZ5gadg/1qtmDxurk7nl+zhrsjj53a2r9lhvAzbHbByIwmyTMS4TojouhKkYW8LokVvv1I",
+	"gaUyEzRRD4hU79CKtCVSLRsm6LXXuGaxvocTuN3OHaCYA6INisDwEMdHnFyUZjJlWbJ6sBOQ8erLT4Er",
+	"c2kN/6pepbcSWNdH3n5z7G9Tu3u9IqH7LuyB6R8HbjFJO6PjuYzxHIXU//v9L2/rZmjzewXglJjHiDz/",
+	"TzbTnT4IeK14A6esvnfrgnJxKeS1OOIsaRjH5+ZLvKSGgdOZhzSGKQdE5bMFoWjwVipliRHYY5Z0gZKu",
+	"HTNmcy4Y6V+ylSI0M7RBsYFiQnHNr9jO7fu5j5vSOAspGDn5cDR4grCN5Sw3wpARs6I6zkXo2llQHYrz",
+	"jNFLZZkCLhOnn1p4masoM89zBMAJjHRnj8V+EwpKLtmKZNatYt7iglCBKiuquwAtVEce4mq+YEsq4i++",
+	"nPZAj1EPqiFixhJqMMCIimJgBN2AxDI/T1ipVmZEZ/SKZQBVo77e4vd6GPm5icFAcT2nFQLgflA5wtGi",
+	"Kmmp7b2vdnDXGbEYy7UiWZ6wB2O0RzI753HMxOZI1KCNlH+k8ZILkskE7DmF2uCfgcrncz4Dn3vKMriU",
+	"UoCac0fg/xsc7ixjMROa00QVyGMWF7nVRbC8h4LzKytRFX6rzWFdghCHcJ5H5tZ0V+Q1NJB9StkMredm",
+	"8IHiMcZl5BkDxbKYHY/eHDO4ih8KoG+lPpK5iL8Mls6vOoch7kdpM2MWDJZ94koD8ygkP+2cbfOEMf1Q",
+	"cPvF8LEtsRBWaJj1Bylf06wearI/3gsIRW4uDWaOyRv+Q6cohZEpXBWPFRqRJ2FAzEYCc5lVL5legEf+",
+	"MEnkdV1h3B8dmAXgQ+jPNKS+OIwFvWp1f9sXgFTbce+FGxQWbvT3osm38PTSJSNori+luv3RAXiJKbnO",
+	"JBhMYWUyC8X+eM/+VIFPCeiHE0SO6QX7YjEkaUYvrVXV6tFOBivupuwF4FKpBvisHaAWD+Q73f0wnLVj",
+	"dETv3JMQQi8YGs8BulEl/iuohSuZ57yoIKuW3qa9PhTdOpax+sNY+QJrvWmECK0drS2s6CawQTjbLKsZ",
+	"/nNPdsd1MU2kH7UGJEU7ASkCjkJRNVc2A4zM47rbxBmKdTZOq/IVWt4jRWJG48TosilVisXkesGNEKpD",
+	"cU25EWiQdpp1J4YlO02uCFKiisyZni0Mvvcj97XmRkuUuY52Ho6+vmPzjCmIp2XxHQR0paVR8W+xR7IL",
+	"rnRmVF+Y1RoR70k4coNWFpHm5wlXCxYTLe2xwqZUi5WSlBvBhQ0f7FAQTnfVv9/Y6JGaAr60ETdo8Kae",
+	"SmtEnIZ7B2IPfFfqWmX8bxLycKvi7eJmDDTvLAXcC9+0K7Lae103t5zxnMZNDvvQWPgHYolI6wvVohYt",
+	"u44EtesJG1Ety2Duz4NiWZn1oBQcDMNDAxc1ahhXYZ0UdMkMutg4TxYKR0sDd4t9cmYYzUJe7zhe1sEJ",
+	"H5LtQDzSH0nawhW9EseZvMiYUvWcEsfT4bEiqFXGYI3KhUCfQUMBNE+4l7ggqRv95h9SwlsDJvC1ck3O",
+	"c7Xyg/TrUpYRzzqAZqUzI05ZxMbZzOMyZRnm4ExLwTIUVrIs5Mf6hfhD3Ib3IBNvYW66B2np5N1rg7lc",
+	"GGilmbziMUR5Wfk8lTIZPiA4mvf64fnOg98ui8PtOk8DtddpOXVG8EAn/UHKN1SsrJCrvuCYWxIBbz3j",
+	"+juGElcDRdZTYO/Ze5ENy+QgUBWtBDKF08wV3ErMRJKZkaXFBSuTkpy6GopqsuEjdWuGYt98j85b37HB",
+	"MhYK0L8XbHbJ4p0hibykpggMOqqS9qQlMZpwg4D6uVC34IWXA1Ti0++PgCfCgEdm/LdttF/EvuU5v8hl",
+	"rn4sodeIBGA0YxnR8pIJiF9Gz29KeUZokfrWlsclYsI4MLdDu0BYyZT8gEMaNmjzu1D+S/lAsVnGNNrg",
+	"ziVE2xVJnm6x/lkD9loFqnMT3g9V8lLY7C6FvAY0ZJ9S65JrSEFOTavPbh3nnbO/lZVXOmHVDqQwH432",
+	"ZgB9+Kc1QFq4wXkUYPOA5bz51cXe/aa/wXGDMkYgIOXBQBRAA0oPRZlPRJrJGVPKsIeXQnO9+lKXYiVO",
+	"/f78YDx2ji+XLtBMFHgY6BV7xNjR+ZwLrldvmM74DL6yoUecuU8gfKHlRrOlug02x/YNN7RZqg1hpVlG",
+	"MRaoDKw99aY4K560UUUuq+2l0OjfqC6OzhDs9fjgVMZDK6EHhNp1DGcJo1lAnG46tCa5wEqVwzijXEC0",
+	"MH7OBXwzbAuYpi15bH82HItrsqBpyoRRnt8d/Uj29vaeBuTkw48QoFqkqcRUs4HmS9Y2Op5oE7OYAcMj",
+	"BdiFzFFnlCetK5S5nsllS+LNz/LarJKJGG2IjTc1zS6Y7szJgLBrG39dQgtEdgoedCmeoW2scNsBnFvn",
+	"csFwLcCUJDb71MPWZEcfgSACjBoiWcbWWdQodlMCpBPJXJ5SFcdsKujG6O/hawPxg55gnzogG2FuaJGR",
+	"OpdJIq8NpbcpqZh2iseeGA3VZUuuB45bv527bfc/movhrqtn06VxzM0KaXLsgWROE8XqdO/lJzrTycos",
+	"TjEMJVMBwTA9Zn9TctqINyP9Mp4vFJGL6Its7jRo0NdcMXLNYycPmtUaosquWLZCY+pOYIUX8OfZHElr",
+	"tgTHTGsEm029Go1QNqyeexFc2HpaaKXWkqiZTFllXc+IyJPESxCGH5S/3GHvtpxFMwSqcph4sDah4Oxf",
+	"/rTV3fpgRXdyvZCKFQTSbAfW2pFI0Zo9cYc8iLY0iLO2x/50K5K7rW6A3QoyBuu3HPbNWmD1FjIUzaVM",
+	"+JUHK5chnrGlvEJC2khBrKcYBmuQ6jhjgCwA3utFBdeN3gV4Bn4iWuLQuiPfDGBBsfM20L0w/G9TglAF",
+	"aMaoamPNf16sCEa/AHM1UqZaGHIAaczIS1TUgYFtCHcLirXfDIz7/IdMc+tyaj+CgFMw4JdwBpewskz2",
+	"a4JcV4Jc/fJkSfd1ea+pbhEjANvNYOXVPJcyYVR4CHn7tEE5UNsKCudTbXKrjjby6Ir7DJeNfdKtVIW1",
+	"1xr5eU2dkQ3kEhi0bRNHCWP6vdOyG5RaKv0xZdnHRdZGXWwZDuvzMPKqIuYVqC+xkDlEs5+8f1EVxiHA",
+	"u1wypqWjJN5tTnUS36s4YccyhlBeLuYJv1i0yHjOjGjmx2eMMIdCgVU4NuMhZku36mAy/lHmNovyy1U4",
+	"NP2rNkHWukbUx4Plmr2CCgYqQWWnTnsBMfbAmvzURvuv644GGEEFKeyh+fv2zqW68jb0K47zC1HPzH4v",
+	"ePcRMv0+WuiYGbfAjkZaXHkdwCQnZJkpYg/JaGvNee/1VGpbagM/hIVghkfzBPzrtaW41aBqGdVsPfZC",
+	"iOn94KmXquSjol1CGxyOZbwlBv4s8yxZIdZthWwx1fTjjAndoS+8oJoS/J1wsP3NOZKrBlBjpsyWP7oq",
+	"D42h8HeS8DmbrWYJg+BgRvrvTt6+ffX2p4C8/PdXH16+CMh//9f/32mfwuOkNWEny5mNf9Ot9SNKqZP0",
+	"hSSCXRPFMA/Dn8tjzBdp/tF82wqXn45PiPnxNqAsGE30YtWuiHkuzUeK4KPkimUxn2mrSvKKO986Ra0L",
+	"tK4oNrfQtvITLM2F1py1a4dba10p3QXQFBczVl4VR1n6I7N2YUj/zobcbVsGagGz4eiXXLTpXjIm5hcM",
+	"zBR0ySoZNJCuQNKMzfknMN/aKD3CRcw+tULNQMHegY/oFGvZjzUOkpMPP0K4pbP8AAhtzDy+HBThZgae",
+	"Niz1gl4xKPHUvYJcsY/LlmN7mcrZgix5knDnJfPnvsPxJRKN7i2XhcmLjKYLPiPuodaFA6VU3ZW4lLVa",
+	"FOGaC5nECsuzNW481HdwEk/T0Fk3ztFWe2lVzIUAYLpsh7qV4zeoZRNgFcxK6TsztCFTmi3ThGo2LSvG",
+	"QFxetBsDX9z9jMl2NxHR9JIp0veqYOwEgKP2hULRoyI2o3hwg2jgCrW01IVWwizANNatCXZoy6jDbma5",
+	"BbAHdfWmwUvs7S0wpKSrFZ7qI36NfLXey7qYUmOGHkpXuUEHz7Zid4Nzn688nthuR9lIpGlQLqycZ2Hl",
+	"yEaTnQ6HQ5/FlWvWUtNko8lrZ4cvBt7OOkDSKczVWMuW3GETalQlgptKjJsrSr6w2kJQtlDrN8Vgu8BO",
+	"UDtF/59DbvwqIP5dC4i/g0x4L4LgWpnO6Mof2/y/6wW6mRTaYFZGrF/aF+msT+xvL0veOvHdRMivUuNX",
+	"qfEfR2p0N/9vIUe+5qrFTZm4CsqbWAJtOMMWRsPNjMOyVdYp5Mgu/ynYHq3ht6gA8IWWRVsK1tWExrlb",
+	"IVkPRmqAdE6TxNywjzMjuW8IsPY77ybrvulWmPi44Hqr+dx7S67UVi9qnfgG5DpzhlG9AAC+ZAMtB+Dq",
+	"5uIuBk97PZsbbt1MUD+G6srXnazzUaz1uNWESfuLpVjqGWEUC2RDRXpYAYsJddIWJGbkwn7YkKd5Mt0W",
+	"CNWCMcX2NhimWOSXKHTFkeGMPqUsx73FAWkzdrvCLErxnol8CVpkxi8uWDUAoYPsr9EyXTbg3SjmWnfB",
+	"FuR0c5Ua+FeV9N4ib3T7FWCkLUijzXKz+QabO43B0VUrL/k7uo0NaeBJh8gNQtKCKltCEJ985gKvIIzG",
+	"TISlHFBaKZOnHQoqLVPwC6q8Eh7onb2Mu9CiidE2bXxTdC5GD9a4xO1ZdV2rcn3tEZvnzEDARsR2nFaX",
+	"5n2YXNOVIpHhEJxqFkdECqLy2Ywp5YOxeGD7rbdtGel6mylDKDbLNb9iH219pk2po/+q3cDmdjdD9T7e",
+	"EtV0TQv7gQvYBByEioOWbN7NZOH858U8UzPvBYNuDxV7Rbu5otPS8GOeZebO1O0LENxlG9yA5MYzpUma",
+	"yXPWPgOIxpCd8yV6IwzsHA9SsI39DmZWiw5fMq9NR/rS6VvMhrfqjS48wacdV0myNCz4IqGgzKgU0q1U",
+	"K1VqVRvf29poIk4lF9qps+vvY7EUp0+V3L71unVdpfrpN8/F08N8nc2/XN3E4G+qE3mC10ZqkaVX6zSj",
+	"bQWyUhLbmKlbkb4ljB3Sn9THzsQF4I9c2DwpVU9eILlImFJeFa6MCXbtYgc3y2tYL2D9LvfBsEBnQEEC",
+	"ijoPV2a3AkJqt7ogVYkLGjIUkG07kRPMIvmyKNqvgapfA1V/h0DVE2X0ZluAtKmkeb9sSPqQ6LR5wLYP",
+	"SC+mb64cyPIsz7hevTdz2yywlP8r63CeQFWFuZfZ+oxASibEwEVlgmVUdILAnLmyF4RNyCxhbae7Ccy/",
+	"3mN6Zofjxvx2y/SXbLV+7iIBtDE95u8e5gbtmx0yHKGDBNOh65uETejMe+WIC61TzGXkYi6bY/3iilfQ",
+	"hFxxxc95wjVmqLoQfYiUo4K8fv2GcDFnGRMza+WbkqvXr98E5P1Pr6m4QIuyI+POAFOE60rhNMufjk/A",
+	"YmgryGQyh/5QNloM02+KKjOhUDVTVkDQ6E00S9iS6Wy1Q7iwdTaGoQjFS4hHLQpzuJq9ql409wJ7O2Dx",
+	"XHJYsD8vc51hTGUobFJ0tGHCb+SqIkDKNdb4RowA4ProGQqby+kvAXTeGc0gEeVc6gWU1VQBJpEsaDKv",
+	"Ih8mRIWirAJeXWlEcBIsYYx9E7DtxGg89dUPCAkiFzlIfaHA/nJlXjDoQUtGhR6SN2Xx8ZYEYmtAMBM8",
+	"w6LyodiwkHH56h6c57uiToEKiFrQjMXkfGXDjl3ElhX5cRtTNPtBJtSSrsiSXjJCbU+yUMi5A7Tfp1WC",
+	"QcEr6EL642AyGjn5qKwLuIMeFYkFELwX8NjAa0CUXDK9gLzrImG1yFO16amYl2oGsxmpoeg/Hu1Yq2W1",
+	"sgJsxMjbtcoKxb4ABHzpFWkIRX9vtBPYviK2V6BW3uahpWmJDuZAKEmkvLRNL3lWSQoPBQhdeXzBINGH",
+	"0czIWUYKI2oppV4kK9KnRQoaUanZAdflKbhWqqFwuG6z5/AUYm6kMTjfoqDuTuDq2LriBa4lJ770SIWC",
+	"idi/P1Dnh5b1eP1mKSTyu+JGlmL7pSYC9Iyp9h6wjd6vQ/LSHFc5GVFMA01DpDQ0DC5XPxoMzNwDLLAW",
+	"kMrnwXXGNVP4tTnjgdWu7OPWkTcKhc4zAVW55Hw+JNEu6nS/mTd3DQ6vfrNkZneJyd8RnDTebbtvj1JW",
+	"W7deL6iGBw2mzGiuGOnD/QVsC2rY5/cZCIWh5SyolfqFAspWTrc72gmgEKfrPhGK6HOINrKwNyVhbzgc",
+	"hr2AhNZS6X15E5F+UXFMpsi77H1cMEvlFIlsBn0Uin5RmdhaIkH8xF/xxahMt49I3/a2TbGaFPRisv1s",
+	"zfloyEGV7Y1tbXkoWjjJdwDKx/SCC8swbJW9srPsOCgq2kLdaGydTfq2AyIZj3YMYmM3Fax5GwooemsI",
+	"b7XsbVAUuW1tjt1VBjcU9S4uLns2sDijeMKETlZkltBlio0SkEfArYOG4UVpLWbkAMQmRQz9xEIhwprN",
+	"bKnS2PXKTkgESm8EsHol0lxjbcJpvS40V+u6aBQdtMkb/kOAzRmpCkWzuwbpzxZmn5rkej54QvicULHa",
+	"eUb8xiIoAddblSCX3ayLRglGA6OyEKPMypYKRld19SpDgTtzhLjRJbBZp7LRltDAx7UmDEWfAzSr/QjN",
+	"Nv35uzo5NNpUIPVXDE8HKApKOK458yMLNFUibL3oZPGwodkWxA5KZZdMFKe4laU8ZMYfzFFYMStwzLmy",
+	"EixbaJAQDwWRcWouerVXZeTuf6XLJZYaslVZIb4GRFtLM6B+kQ2feqRa23taSh3Ve+9FKO3YD6HgglzL",
+	"DCThBbPgRKA8MqACXdeyG0XBDA17TRPKRbLCSAzNNbYM5dio4r//6/+Rw1dQKQe/cPZCqGLDMrQh9cbD",
+	"0XAExSRSJmjKe9Pe3nA03AOLlF6A9rVLU75L+e7VeBeG2qWeq721jsTPXAeQ9A/7d45fdLuCVbYuzGNv",
+	"aGuCQagZ0ScUXmW4Vh/2kCDvcs8ZLDKUhcVWrfiNZVKBjT4UULnDqCRgsCc6M0POEH6F9PYqhqAkXa+b",
+	"UmvJNxmNtitI4+XonTZjEiaFRugMYs04gvEBtOBuixTYgxbYlVCAvdFN0JxnVMxTWtyaMz3Z75po/LRt",
+	"orONy+rUodpWpgh/qqDE0KDoPoK8bfjiaHa9msXwyvj2VypFuOClvdtfKrvKmDcmT29/o15s7iboHWyy",
+	"o2pfFXhrg/W1FxIs+inf9rrXQwNsMkVFrEZEybLluKAoy4XB9F5BK87MOJ2kZBdUIvR0qtYw0KW8ApXG",
+	"VqRrUBBbriEA4curxGH4o/lKChYQJUGk50bB/VSmwRht2IistvoC1vFOZTwkH4oSDYY9abnks2ckshUV",
+	"olBYkqZt6R7OrPJntAyCBAqqU0Dna6sP2eRM97wVkULhhp2SUdRGlCplLso01x9kvG1fSpokbwp/lldr",
+	"DTZagd28qALoFz8rrfwiTxLPBtjLVfbRdq025y0Fg4na5kFFaqNZ1jSt75h6Y4LUWhnnpmq71FnObu5C",
+	"/9cB/WU7uMHC4ip3eEApypjsbQ32X9oAfus84+BBDgLCIDrKr7mbA5fMLnQLDlFt+/iVS/wOXAJveCex",
+	"/gL+YEZSu5+xb/NNp+T5oaxZCiGObuaUC0X6tkKkIT0K1SWZayjqHDNrTXQsDPiEwPsytTYzZ70Aqxze",
+	"IZ4V4RgVh6M15mmehMIIn0NyWNbFgntnJNGKMjwk5oKi7XHuF181a+8QUituHq9XDwqZbYdXPrJre2/f",
+	"nN1VtC3dSadVN3RvMpo8HoweDyYHH8aj6d5oOhr9R+9WgrJ3cD6ge+c932NcyqvgMS1a48dsvn/wuLU3",
+	"vpF/16xm8nQ6nmywGiRv3kqshF5dBxK89nWcdVHHTWlj5Zg7iGL1qqmvEvMfhRYedhKkLchgHmMETCvR",
+	"c5UUrxdUB0SwayPTQhjX1PkcVFkl01arK8tkOj8EU0GI7gfl+yKUTUmp+FmGJDISNFiOdLO2YSiqxQ1R",
+	"o2/UN5SCFXbDmVRakV/6aOovzM9ogocimAaEEAPwrCyMSS4ZS1U5IpjMY64HSmeMLgcJE5GTF9po6Guu",
+	"NNRz3Jp6wltQhxsIzSZP/wAwugeCW1SsPC0rpPolUbFYJhC8fSB44w8TQ3st+QU6NP7e6PL2v8HIK585",
+	"9QI9y1qhPUu06rRMpgoAUKzDr7XaspDx0+nB09pCnjx9+vTpfstCbAikv4wNCG7rEs9cac7GhJsbL4oa",
+	"oq111AGNLeu2VVu/0uA/Bg02DBLoAh5MlUj6ZBhIQTsNruXYdVLjZsZqgLQpV8wWYU9ZNkBNDGzisREK",
+	"wSxwMLD+T6vbFwYGa8GopDL3qU0fjPIsiXbQWGF+uJDMzG7dUynVi1B4mYCkH8El+nbv8NvJ0beTo1TG",
+	"g3HjJn07OboaW9dY2eo6FIWXAEZBPwaMF0Eoqi/oQsXgugcILbJoSsdQ0Sk5PYuGJPKT8oCzjMo6mWYo",
+	"aNoHjqhzxkCMjjvk4rImwbZk/VjGJ+9e3wONrmZNjyd+kvNeLfW2QovLWONTvxzWZENBtSh6NZ6ABbgc",
+	"YbyF4F2Msn8A4mtF1m3HFxS5NySl5QF1l1iHpjzmmc3paKNv/Fdq+jtQ0xe1wCvD9AxxSmXs0VI8uw5i",
+	"CoFju6osAdlKSqH4yfnKut8wJuGW4o9BrUIf0Bn3HpbACPxAp2rRhaYbqshlfaRCwcXA1qUqQ2egWlSt",
+	"GGJ78UNy6NYdCpdVbdZpE0ga1fqkcB3XomZlvSgU/WgwMD8M4Ifome0BihQSYnks86A40c6QvAJbtzlt",
+	"sHa7VPNQzKDni99DNAY3+CcWe2FFtgFQJnMDmYynqgwTQakfIUUU/40NXaDfnPLEHBY4eA9Gk8DvoOVm",
+	"7CDklUqhdyXJlRop4+H3j8vqn5WfRsP9/fYCjeMDl0o9rlSt+L7MsK6UAcLaPEB6bb2e3nS/TBg4qNbu",
+	"PPVTWsdeKs9e0ztoUxf2KhmhQPDLIUbeEK2OPzvIuDLIuHuQcTmIC9PvHGaELNSrIbo/nmzMHyrn3tXK",
+	"F3/+KmVX+MJkIzj8hDGvfwjBHKvvUU0oMagJPYkcE4HfOniIu3GtrKOqjjm6VEYul3VSEWMDMrP5cYmk",
+	"sQ19BrIETIhmzLcSYxQQWIh5PCTHyIaWDCkq0r1nNtZHRUEoInsvooBEjmyYf3tioA1CqQrB5aDFNkKB",
+	"hZFIMaahrJHIkyQq5eXWykdYN6haxQOUB2fGaSlHAm0OBessMtJlVTl2dRy2kr5Bub7dnGLtLncW0m1m",
+	"2WTkEsfGjpCftvKEej2sXq4G5mNGk3GzMsm0IPp+/qdNA6qUlerR8Wg0eDK6OPdS82w5J/zdGV+qasX+",
+	"QU2twKpHwCZ8vWAwT5+0FzWpW8ULI9E6BaWs5tN7Ja9pz1NZOjWTszLngdOUD2J2NWhb5mC8rW3dY6Yb",
+	"Kx+QaLjWimPQYHPWYhD3K3v5YvZiiMW98xZzxjWK73EW+NjNWHY/8zVuxl9Q26kykIJxlCXslkxTQzMC",
+	"wsUsyTEcM6pVG4oKRcMn10CXwTou48Kgol1n2YDILBQy14rHrMLioLgtlrItIk/3wSrDbfWnatuyUDT7",
+	"ltn3JpNu88qXGFbuxdn4j0uVi7JzPkkePamR5H8s8r2VvQiqlXTbi/7oisBo//Y3iibMQNonm6yr2Sjx",
+	"K1tYxxZ+YuB4rHKGLRnDrnO0dQYsvreZHeQiozM2z5OioThwhqlfW09pmaYstgoFVqmxvMUQ45+OT6wf",
+	"wLADlUpN+tGrtx9evnt3cvzh8IfXL6MdYluW50ubqkgoOecQSQLGL65JSnkMBi4Yrw9pPZX2FdJl+/x0",
+	"fIKmo52AKGnezXKhCL2ALDWNEfwZnzFrcgqFi2n86fhE2fQSWGfBI6HZk9JBI/EQLEIEvcfYNsroNxYe",
+	"WFOUa7OaJMbGsswBCP0dNkfQ6Elg6FJSCvPX2p4gysbmZ2EC5YwmiXpWajuoTuUKgV/0N1YrMVtkUshc",
+	"JSucCjt+2rbEbslUrEieorc5FGZw0u9uCBp4/e72J5OdIflwLQsffZG8CCzcwBVtedzct4TRKxYQKQB5",
+	"i3THjNBZJpVy3yhwC7FsAIY1Bj3wRCjQcgdJHw4PbW6pQKhecOG21N4Xn5wzyAIr0yngEpWZvc7RczDa",
+	"I50d9A0G20os5pRDITN7noV50EgwRTmnhdtAVNSIAkOnTSArsjV1UQcJtgAYBDZHXY5rM1kqY7UJOLYU",
+	"00MKOa7cUylhFMJL6ZvfmHlWa0t1MFB3WtdUkWKOryz1gVnqFvHF5h4cYWWyStivKxFWo6E0fmY+LMwt",
+	"gfaDSHRbe1xbYlofYbZgsde3GkU7SDnCr4J1eGyLqGGktSEAXWu35MFVfmvyzXVLdrwGWi3SJFm/XK8O",
+	"nSsWt+kezFq6dmB+a6xfaZ4kwFjXrb9IWDZYtPHabb27TVa+LRFxxQRbqEgN5DJzlF47GFifD4IW5IR6",
+	"7b5CEHioxuMbyaUWFvcumtpxrSOvb2BWEQp3NhNTXWDfrg3s65ZSD9WlqhVQ6EOoHn4lcw2uRHdCaKlP",
+	"+HlGs9UOMt/znCexEQnBPbpkS2nfhJcMbFRpwE5ZprgyFK1s0g2yVflDKIq4RGuosPnWQ3JoJQyb/f/M",
+	"IhOuAHtyq1BURTdoTEdnizJw8dDFO9YkIJLm5wlXCwa0hYbiYDQiUT1I0uJ0BE5MM7+5g0X+MSScGuxt",
+	"FSts4VRbyPTOUdfuLpcFVre4zH4R106JAHdsuEMxxz+zt81CzZL5TYnFYa4XvwOlQKyHYIeua1f0ZLS4",
+	"71EPh9a3UZDPNl39ZkNHm2fBtJlw4G1yLY0DW0ceFkj6CfvEZ678/45RBmKW1SKCC4XIjzTwYhLMTOYV",
+	"jKezyqYrtaGa4WdRntmIM/S3gfcAUu6KQXjsejmgvXY3KgLgqmF0306Oop0OG6l3z7fTISBzy7Cj4A/l",
+	"LsMag8sU07798PYK5C1dB5mlrG5YyDfW4TYebZp24bxy1skzcvWUT89uqiUcmyuCH8FdOx4fAJ4EfoFT",
+	"i7UHo5b1HXzp+sbjg2KFG8TLBZVnJq3PnG0lpFmkW+vagiuzMR13Y36NqqvC495p+g8+7fSu0RzsaYCO",
+	"m1Nw72a0km1MOy1toDYoQM4tyygKKhRmSBsi53xV6DIgXFtaq1rT6Ej/KkmWAcGgo4C4uCG0fzq56ZHC",
+	"d3cCm3Z38u71M1cPpohiS5JiWDUkP8NyQoGWv2qIBESgiYuEYbnfDBbNPV5S54xDL0LDPOjXRKZlgR+/",
+	"NHJH2MN7r6Lr30Hkw9iPfChw5rSrCPeos8T22JDMagntXpuDreZGq9WSrjuq6jWfRxu6qu6SrRdsv/mn",
+	"Txp7jzMOYZhpTDWrAAI3fjc42BSWRsD42qjus7vmU5axFvubR/J5hZ3XMiWLfF9DLv5Ikd61EIpSqI5t",
+	"8jOisceWHA1Zy5V2MTms0yzxhmaXquw35e6OX9vDmSsa1gpQOnKFZT5tRLIzWWDNJluYUWf0ynAwm5Do",
+	"tF3zq2AJVFtzExeV+8pswyLm2xYVshwGrXrAIeKAnOeVyv1FEdOpXawi4NWBEn5Q0s2LTFcYsJ7y2WVg",
+	"w7EhgTTlWHkOvWI2vJuWRZbsQjI2sMnoLFEM6kqhpQVrTRoe5wUTlpVTp3YxZi5V8Uw14e7sQ5jmXm1e",
+	"YJNHWTwkRTMeWrRetM855czx5VD0ecyWqTRMDDOPEOIQ1sjBT0XFM0KhD0KExDaCNdGZLewqk3gYikMM",
+	"ecQ+iWUNqVTKpAiKIZErdio1mctcxEYHzGOOrYFCEfmpjK2uItiarQu/bUGWzcjnC7+0+H3XJak2UUJO",
+	"dP+xGwgkg2adkdzVnhfQQ+Pv3/GEeFF1P/3zZFxiqV2nViB1y6TGWrWuqKDnp92ah1gK081FXopY+dI7",
+	"Ur666O9RsmcFWV5SpLyg3him4/ddwUCIIbF1/5Gy2Y36AXblr67CU6F/+GTOMJrbiVVBjTqolSNmQwuW",
+	"VnJlV/y7EqxaN4Tfl2RZpeJhaVa1989XuvV3TbeOofR1TU4BwQoSqh0Fa6dWXvcCUKL9+v2nZ1AlwXYy",
+	"OD2rNBc4PTPKla9/11A65Wro6XbDmVyiPoaLqJO+V9U8l6Lo/rDsPAD+Q0j1qpbuRCuPFUUb9qGi57RN",
+	"A7Mrbo7TqBMo51AHRREtCy9BofOVwaWuDkpzxD9XajCBkQx9C+DeAxXYG6gwjzUHOrbRUfX+Ad7bsWv4",
+	"3lZfCguPyLktrIqFLyqbgCoC7S83kp289zDZ6ebs5n8CAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

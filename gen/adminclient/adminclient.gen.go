@@ -580,6 +580,9 @@ type ServerNotFound = Error
 // ServiceUnavailable defines model for ServiceUnavailable.
 type ServiceUnavailable = Error
 
+// TooManyRequests defines model for TooManyRequests.
+type TooManyRequests = Error
+
 // Unauthorized defines model for Unauthorized.
 type Unauthorized = Error
 
@@ -2193,6 +2196,13 @@ type GetAffinityMetricsResponse403Headers struct {
 	XErrorId string
 }
 
+// GetAffinityMetricsResponse429Headers the declared response headers of an HTTP 429 response for GetAffinityMetrics
+type GetAffinityMetricsResponse429Headers struct {
+	RetryAfter int
+	XError     string
+	XErrorId   string
+}
+
 // GetAffinityMetricsResponse500Headers the declared response headers of an HTTP 500 response for GetAffinityMetrics
 type GetAffinityMetricsResponse500Headers struct {
 	XError   string
@@ -2222,6 +2232,8 @@ type GetAffinityMetricsResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -2234,6 +2246,8 @@ type GetAffinityMetricsResponse struct {
 	Headers401 *GetAffinityMetricsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *GetAffinityMetricsResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetAffinityMetricsResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetAffinityMetricsResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -2260,6 +2274,11 @@ func (r GetAffinityMetricsResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r GetAffinityMetricsResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetAffinityMetricsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -2324,6 +2343,13 @@ type ClearAffinityResponse403Headers struct {
 	XErrorId string
 }
 
+// ClearAffinityResponse429Headers the declared response headers of an HTTP 429 response for ClearAffinity
+type ClearAffinityResponse429Headers struct {
+	RetryAfter int
+	XError     string
+	XErrorId   string
+}
+
 // ClearAffinityResponse500Headers the declared response headers of an HTTP 500 response for ClearAffinity
 type ClearAffinityResponse500Headers struct {
 	XError   string
@@ -2353,6 +2379,8 @@ type ClearAffinityResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -2365,6 +2393,8 @@ type ClearAffinityResponse struct {
 	Headers401 *ClearAffinityResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ClearAffinityResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ClearAffinityResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ClearAffinityResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -2391,6 +2421,11 @@ func (r ClearAffinityResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r ClearAffinityResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ClearAffinityResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -2455,6 +2490,13 @@ type GetUserSessionsResponse403Headers struct {
 	XErrorId string
 }
 
+// GetUserSessionsResponse429Headers the declared response headers of an HTTP 429 response for GetUserSessions
+type GetUserSessionsResponse429Headers struct {
+	RetryAfter int
+	XError     string
+	XErrorId   string
+}
+
 // GetUserSessionsResponse500Headers the declared response headers of an HTTP 500 response for GetUserSessions
 type GetUserSessionsResponse500Headers struct {
 	XError   string
@@ -2484,6 +2526,8 @@ type GetUserSessionsResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -2496,6 +2540,8 @@ type GetUserSessionsResponse struct {
 	Headers401 *GetUserSessionsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *GetUserSessionsResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetUserSessionsResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetUserSessionsResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -2522,6 +2568,11 @@ func (r GetUserSessionsResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r GetUserSessionsResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetUserSessionsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -2586,6 +2637,13 @@ type ListAuditResponse403Headers struct {
 	XErrorId string
 }
 
+// ListAuditResponse429Headers the declared response headers of an HTTP 429 response for ListAudit
+type ListAuditResponse429Headers struct {
+	RetryAfter int
+	XError     string
+	XErrorId   string
+}
+
 // ListAuditResponse500Headers the declared response headers of an HTTP 500 response for ListAudit
 type ListAuditResponse500Headers struct {
 	XError   string
@@ -2615,6 +2673,8 @@ type ListAuditResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -2627,6 +2687,8 @@ type ListAuditResponse struct {
 	Headers401 *ListAuditResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListAuditResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListAuditResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListAuditResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -2653,6 +2715,11 @@ func (r ListAuditResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r ListAuditResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListAuditResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -2717,6 +2784,13 @@ type GetPodDemandResponse403Headers struct {
 	XErrorId string
 }
 
+// GetPodDemandResponse429Headers the declared response headers of an HTTP 429 response for GetPodDemand
+type GetPodDemandResponse429Headers struct {
+	RetryAfter int
+	XError     string
+	XErrorId   string
+}
+
 // GetPodDemandResponse500Headers the declared response headers of an HTTP 500 response for GetPodDemand
 type GetPodDemandResponse500Headers struct {
 	XError   string
@@ -2746,6 +2820,8 @@ type GetPodDemandResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -2758,6 +2834,8 @@ type GetPodDemandResponse struct {
 	Headers401 *GetPodDemandResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *GetPodDemandResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPodDemandResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetPodDemandResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -2784,6 +2862,11 @@ func (r GetPodDemandResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r GetPodDemandResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetPodDemandResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -2848,6 +2931,13 @@ type GetFleetSummaryResponse403Headers struct {
 	XErrorId string
 }
 
+// GetFleetSummaryResponse429Headers the declared response headers of an HTTP 429 response for GetFleetSummary
+type GetFleetSummaryResponse429Headers struct {
+	RetryAfter int
+	XError     string
+	XErrorId   string
+}
+
 // GetFleetSummaryResponse500Headers the declared response headers of an HTTP 500 response for GetFleetSummary
 type GetFleetSummaryResponse500Headers struct {
 	XError   string
@@ -2883,6 +2973,8 @@ type GetFleetSummaryResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON502 the response for an HTTP 502 `application/json` response
@@ -2897,6 +2989,8 @@ type GetFleetSummaryResponse struct {
 	Headers401 *GetFleetSummaryResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *GetFleetSummaryResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetFleetSummaryResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetFleetSummaryResponse500Headers
 	// Headers502 the parsed response headers for an HTTP 502 response
@@ -2925,6 +3019,11 @@ func (r GetFleetSummaryResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r GetFleetSummaryResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetFleetSummaryResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -2994,6 +3093,13 @@ type ListPodsResponse403Headers struct {
 	XErrorId string
 }
 
+// ListPodsResponse429Headers the declared response headers of an HTTP 429 response for ListPods
+type ListPodsResponse429Headers struct {
+	RetryAfter int
+	XError     string
+	XErrorId   string
+}
+
 // ListPodsResponse500Headers the declared response headers of an HTTP 500 response for ListPods
 type ListPodsResponse500Headers struct {
 	XError   string
@@ -3029,6 +3135,8 @@ type ListPodsResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON502 the response for an HTTP 502 `application/json` response
@@ -3043,6 +3151,8 @@ type ListPodsResponse struct {
 	Headers401 *ListPodsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListPodsResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListPodsResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListPodsResponse500Headers
 	// Headers502 the parsed response headers for an HTTP 502 response
@@ -3071,6 +3181,11 @@ func (r ListPodsResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r ListPodsResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListPodsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -3152,6 +3267,13 @@ type GetPodResponse422Headers struct {
 	XErrorId string
 }
 
+// GetPodResponse429Headers the declared response headers of an HTTP 429 response for GetPod
+type GetPodResponse429Headers struct {
+	RetryAfter int
+	XError     string
+	XErrorId   string
+}
+
 // GetPodResponse500Headers the declared response headers of an HTTP 500 response for GetPod
 type GetPodResponse500Headers struct {
 	XError   string
@@ -3191,6 +3313,8 @@ type GetPodResponse struct {
 	JSON404 *NotFound
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *UnprocessableEntity
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON502 the response for an HTTP 502 `application/json` response
@@ -3209,6 +3333,8 @@ type GetPodResponse struct {
 	Headers404 *GetPodResponse404Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *GetPodResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPodResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetPodResponse500Headers
 	// Headers502 the parsed response headers for an HTTP 502 response
@@ -3247,6 +3373,11 @@ func (r GetPodResponse) GetJSON404() *NotFound {
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r GetPodResponse) GetJSON422() *UnprocessableEntity {
 	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetPodResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -3328,6 +3459,13 @@ type RestartPodResponse422Headers struct {
 	XErrorId string
 }
 
+// RestartPodResponse429Headers the declared response headers of an HTTP 429 response for RestartPod
+type RestartPodResponse429Headers struct {
+	RetryAfter int
+	XError     string
+	XErrorId   string
+}
+
 // RestartPodResponse500Headers the declared response headers of an HTTP 500 response for RestartPod
 type RestartPodResponse500Headers struct {
 	XError   string
@@ -3367,6 +3505,8 @@ type RestartPodResponse struct {
 	JSON404 *NotFound
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *UnprocessableEntity
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON502 the response for an HTTP 502 `application/json` response
@@ -3385,6 +3525,8 @@ type RestartPodResponse struct {
 	Headers404 *RestartPodResponse404Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *RestartPodResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RestartPodResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *RestartPodResponse500Headers
 	// Headers502 the parsed response headers for an HTTP 502 response
@@ -3423,6 +3565,11 @@ func (r RestartPodResponse) GetJSON404() *NotFound {
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r RestartPodResponse) GetJSON422() *UnprocessableEntity {
 	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RestartPodResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -3492,6 +3639,13 @@ type RefreshRegistryResponse403Headers struct {
 	XErrorId string
 }
 
+// RefreshRegistryResponse429Headers the declared response headers of an HTTP 429 response for RefreshRegistry
+type RefreshRegistryResponse429Headers struct {
+	RetryAfter int
+	XError     string
+	XErrorId   string
+}
+
 // RefreshRegistryResponse500Headers the declared response headers of an HTTP 500 response for RefreshRegistry
 type RefreshRegistryResponse500Headers struct {
 	XError   string
@@ -3521,6 +3675,8 @@ type RefreshRegistryResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *RefreshFailed
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -3533,6 +3689,8 @@ type RefreshRegistryResponse struct {
 	Headers401 *RefreshRegistryResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *RefreshRegistryResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RefreshRegistryResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *RefreshRegistryResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -3559,6 +3717,11 @@ func (r RefreshRegistryResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r RefreshRegistryResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RefreshRegistryResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -3623,6 +3786,13 @@ type GetRegistryResponse403Headers struct {
 	XErrorId string
 }
 
+// GetRegistryResponse429Headers the declared response headers of an HTTP 429 response for GetRegistry
+type GetRegistryResponse429Headers struct {
+	RetryAfter int
+	XError     string
+	XErrorId   string
+}
+
 // GetRegistryResponse500Headers the declared response headers of an HTTP 500 response for GetRegistry
 type GetRegistryResponse500Headers struct {
 	XError   string
@@ -3652,6 +3822,8 @@ type GetRegistryResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -3664,6 +3836,8 @@ type GetRegistryResponse struct {
 	Headers401 *GetRegistryResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *GetRegistryResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetRegistryResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetRegistryResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -3690,6 +3864,11 @@ func (r GetRegistryResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r GetRegistryResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetRegistryResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -3754,6 +3933,13 @@ type ListServersResponse403Headers struct {
 	XErrorId string
 }
 
+// ListServersResponse429Headers the declared response headers of an HTTP 429 response for ListServers
+type ListServersResponse429Headers struct {
+	RetryAfter int
+	XError     string
+	XErrorId   string
+}
+
 // ListServersResponse500Headers the declared response headers of an HTTP 500 response for ListServers
 type ListServersResponse500Headers struct {
 	XError   string
@@ -3783,6 +3969,8 @@ type ListServersResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -3795,6 +3983,8 @@ type ListServersResponse struct {
 	Headers401 *ListServersResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListServersResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListServersResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListServersResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -3821,6 +4011,11 @@ func (r ListServersResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r ListServersResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListServersResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -3891,6 +4086,13 @@ type DrainServerResponse404Headers struct {
 	XErrorId string
 }
 
+// DrainServerResponse429Headers the declared response headers of an HTTP 429 response for DrainServer
+type DrainServerResponse429Headers struct {
+	RetryAfter int
+	XError     string
+	XErrorId   string
+}
+
 // DrainServerResponse500Headers the declared response headers of an HTTP 500 response for DrainServer
 type DrainServerResponse500Headers struct {
 	XError   string
@@ -3922,6 +4124,8 @@ type DrainServerResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ServerNotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -3936,6 +4140,8 @@ type DrainServerResponse struct {
 	Headers403 *DrainServerResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *DrainServerResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DrainServerResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *DrainServerResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -3967,6 +4173,11 @@ func (r DrainServerResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r DrainServerResponse) GetJSON404() *ServerNotFound {
 	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DrainServerResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -4037,6 +4248,13 @@ type UndrainServerResponse404Headers struct {
 	XErrorId string
 }
 
+// UndrainServerResponse429Headers the declared response headers of an HTTP 429 response for UndrainServer
+type UndrainServerResponse429Headers struct {
+	RetryAfter int
+	XError     string
+	XErrorId   string
+}
+
 // UndrainServerResponse500Headers the declared response headers of an HTTP 500 response for UndrainServer
 type UndrainServerResponse500Headers struct {
 	XError   string
@@ -4068,6 +4286,8 @@ type UndrainServerResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ServerNotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -4082,6 +4302,8 @@ type UndrainServerResponse struct {
 	Headers403 *UndrainServerResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *UndrainServerResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UndrainServerResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *UndrainServerResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -4113,6 +4335,11 @@ func (r UndrainServerResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r UndrainServerResponse) GetJSON404() *ServerNotFound {
 	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UndrainServerResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -4533,6 +4760,13 @@ func ParseGetAffinityMetricsResponse(rsp *http.Response) (*GetAffinityMetricsRes
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4608,6 +4842,30 @@ func ParseGetAffinityMetricsResponse(rsp *http.Response) (*GetAffinityMetricsRes
 			headers.XErrorId = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetAffinityMetricsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetAffinityMetricsResponse500Headers
 		if values := rsp.Header.Values("x-error"); len(values) > 0 {
@@ -4706,6 +4964,13 @@ func ParseClearAffinityResponse(rsp *http.Response) (*ClearAffinityResponse, err
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4781,6 +5046,30 @@ func ParseClearAffinityResponse(rsp *http.Response) (*ClearAffinityResponse, err
 			headers.XErrorId = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers ClearAffinityResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers ClearAffinityResponse500Headers
 		if values := rsp.Header.Values("x-error"); len(values) > 0 {
@@ -4879,6 +5168,13 @@ func ParseGetUserSessionsResponse(rsp *http.Response) (*GetUserSessionsResponse,
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4954,6 +5250,30 @@ func ParseGetUserSessionsResponse(rsp *http.Response) (*GetUserSessionsResponse,
 			headers.XErrorId = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetUserSessionsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetUserSessionsResponse500Headers
 		if values := rsp.Header.Values("x-error"); len(values) > 0 {
@@ -5052,6 +5372,13 @@ func ParseListAuditResponse(rsp *http.Response) (*ListAuditResponse, error) {
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5127,6 +5454,30 @@ func ParseListAuditResponse(rsp *http.Response) (*ListAuditResponse, error) {
 			headers.XErrorId = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListAuditResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListAuditResponse500Headers
 		if values := rsp.Header.Values("x-error"); len(values) > 0 {
@@ -5225,6 +5576,13 @@ func ParseGetPodDemandResponse(rsp *http.Response) (*GetPodDemandResponse, error
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5300,6 +5658,30 @@ func ParseGetPodDemandResponse(rsp *http.Response) (*GetPodDemandResponse, error
 			headers.XErrorId = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPodDemandResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetPodDemandResponse500Headers
 		if values := rsp.Header.Values("x-error"); len(values) > 0 {
@@ -5398,6 +5780,13 @@ func ParseGetFleetSummaryResponse(rsp *http.Response) (*GetFleetSummaryResponse,
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5480,6 +5869,30 @@ func ParseGetFleetSummaryResponse(rsp *http.Response) (*GetFleetSummaryResponse,
 			headers.XErrorId = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetFleetSummaryResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetFleetSummaryResponse500Headers
 		if values := rsp.Header.Values("x-error"); len(values) > 0 {
@@ -5595,6 +6008,13 @@ func ParseListPodsResponse(rsp *http.Response) (*ListPodsResponse, error) {
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5677,6 +6097,30 @@ func ParseListPodsResponse(rsp *http.Response) (*ListPodsResponse, error) {
 			headers.XErrorId = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListPodsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListPodsResponse500Headers
 		if values := rsp.Header.Values("x-error"); len(values) > 0 {
@@ -5806,6 +6250,13 @@ func ParseGetPodResponse(rsp *http.Response) (*GetPodResponse, error) {
 		}
 		response.JSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5922,6 +6373,30 @@ func ParseGetPodResponse(rsp *http.Response) (*GetPodResponse, error) {
 			headers.XErrorId = value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPodResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetPodResponse500Headers
 		if values := rsp.Header.Values("x-error"); len(values) > 0 {
@@ -6051,6 +6526,13 @@ func ParseRestartPodResponse(rsp *http.Response) (*RestartPodResponse, error) {
 		}
 		response.JSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6167,6 +6649,30 @@ func ParseRestartPodResponse(rsp *http.Response) (*RestartPodResponse, error) {
 			headers.XErrorId = value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers RestartPodResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers RestartPodResponse500Headers
 		if values := rsp.Header.Values("x-error"); len(values) > 0 {
@@ -6282,6 +6788,13 @@ func ParseRefreshRegistryResponse(rsp *http.Response) (*RefreshRegistryResponse,
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest RefreshFailed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6357,6 +6870,30 @@ func ParseRefreshRegistryResponse(rsp *http.Response) (*RefreshRegistryResponse,
 			headers.XErrorId = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers RefreshRegistryResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers RefreshRegistryResponse500Headers
 		if values := rsp.Header.Values("x-error"); len(values) > 0 {
@@ -6455,6 +6992,13 @@ func ParseGetRegistryResponse(rsp *http.Response) (*GetRegistryResponse, error) 
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6530,6 +7074,30 @@ func ParseGetRegistryResponse(rsp *http.Response) (*GetRegistryResponse, error) 
 			headers.XErrorId = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetRegistryResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetRegistryResponse500Headers
 		if values := rsp.Header.Values("x-error"); len(values) > 0 {
@@ -6628,6 +7196,13 @@ func ParseListServersResponse(rsp *http.Response) (*ListServersResponse, error) 
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6703,6 +7278,30 @@ func ParseListServersResponse(rsp *http.Response) (*ListServersResponse, error) 
 			headers.XErrorId = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListServersResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListServersResponse500Headers
 		if values := rsp.Header.Values("x-error"); len(values) > 0 {
@@ -6808,6 +7407,13 @@ func ParseDrainServerResponse(rsp *http.Response) (*DrainServerResponse, error) 
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6900,6 +7506,30 @@ func ParseDrainServerResponse(rsp *http.Response) (*DrainServerResponse, error) 
 			headers.XErrorId = value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers DrainServerResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers DrainServerResponse500Headers
 		if values := rsp.Header.Values("x-error"); len(values) > 0 {
@@ -7005,6 +7635,13 @@ func ParseUndrainServerResponse(rsp *http.Response) (*UndrainServerResponse, err
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7097,6 +7734,30 @@ func ParseUndrainServerResponse(rsp *http.Response) (*UndrainServerResponse, err
 			headers.XErrorId = value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers UndrainServerResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("x-error"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XError = value
+		}
+		if values := rsp.Header.Values("x-error-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-error-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XErrorId = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers UndrainServerResponse500Headers
 		if values := rsp.Header.Values("x-error"); len(values) > 0 {

@@ -73,6 +73,13 @@ type envOptions struct {
 	// authenticator replaces the credentials file; it must accept the
 	// credentials above with the same users and roles.
 	authenticator auth.Authenticator
+	// valkey is a server another env already uses: the two are replicas of
+	// one deployment. Nil starts a server of the env's own.
+	valkey *valkeytest.Server
+	// limits are the rate limits; their store is the env's when left nil.
+	// The zero value limits nothing, which the suites that send many
+	// requests (contract, hostile, fuzz, load) rely on.
+	limits httpapi.RateLimits
 }
 
 func newEnv(t *testing.T, opts ...func(*envOptions)) *testEnv {
@@ -83,9 +90,13 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *testEnv {
 	}
 	env := &testEnv{logs: &lockedBuffer{}}
 	var addrs []string
-	if o.cluster {
+	switch {
+	case o.cluster:
 		addrs = valkeytest.StartCluster(t)
-	} else {
+	case o.valkey != nil:
+		env.valkey = o.valkey
+		addrs = []string{env.valkey.Addr()}
+	default:
 		env.valkey = valkeytest.StartServer(t)
 		addrs = []string{env.valkey.Addr()}
 	}
@@ -127,7 +138,10 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *testEnv {
 	if o.handlers != nil {
 		o.handlers(h, env.store)
 	}
-	e, err := httpapi.NewHTTPHandler(httpapi.HTTPOptions{Logger: log, Authenticator: authn, API: h,
+	if o.limits.Store == nil {
+		o.limits.Store = env.store
+	}
+	e, err := httpapi.NewHTTPHandler(httpapi.HTTPOptions{Logger: log, Authenticator: authn, API: h, RateLimits: o.limits,
 		Ready: func(ctx context.Context) error { return client.Do(ctx, client.B().Ping().Build()).Error() }})
 	if err != nil {
 		t.Fatal(err)

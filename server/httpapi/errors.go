@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -23,6 +25,9 @@ type APIError struct {
 	Message string
 	Detail  string
 	Extra   map[string]string
+	// RetryAfter, when positive, is sent as the Retry-After header in whole
+	// seconds, rounded up.
+	RetryAfter time.Duration
 	// Cause is logged, never sent.
 	Cause error
 }
@@ -110,6 +115,9 @@ func errorHandler(log *zap.Logger) echo.HTTPErrorHandler {
 		h := c.Response().Header()
 		h.Set(headerXError, msg)
 		h.Set(headerXErrorID, id)
+		if ae.RetryAfter > 0 {
+			h.Set("Retry-After", strconv.FormatInt(int64((ae.RetryAfter+time.Second-1)/time.Second), 10))
+		}
 		if c.Request().Method == http.MethodHead {
 			err = c.NoContent(ae.Status)
 		} else {

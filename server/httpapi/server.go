@@ -46,10 +46,14 @@ type HTTPOptions struct {
 	Ready func(ctx context.Context) error
 	// Metrics receives the HTTP metrics; nil makes a fresh registry.
 	Metrics *prometheus.Registry
+	// RateLimits bound each user's requests and each address's failed
+	// authentications; the zero value limits nothing.
+	RateLimits RateLimits
 }
 
 // NewHTTPHandler builds the echo instance that serves the admin API,
-// /healthz, /readyz, /metrics and the operator dashboard at /ui/.
+// /healthz, /readyz, /metrics and the operator dashboard at /ui/. The rate
+// limits apply to the admin operations only.
 func NewHTTPHandler(o HTTPOptions) (*echo.Echo, error) {
 	if o.Logger == nil || o.Authenticator == nil || o.API == nil {
 		return nil, errors.New("building http handler: logger, authenticator and api are required")
@@ -78,6 +82,11 @@ func NewHTTPHandler(o HTTPOptions) (*echo.Echo, error) {
 	}
 
 	m := newHTTPMetrics(o.Metrics)
+	limits, err := newLimiter(o.RateLimits, o.Logger, o.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	e.IPExtractor = ipExtractor(o.RateLimits.TrustedProxies)
 	e.Use(
 		requestLog(o.Logger, m, isAdminRoute),
 		middleware.RecoverWithConfig(middleware.RecoverConfig{
@@ -90,7 +99,9 @@ func NewHTTPHandler(o HTTPOptions) (*echo.Echo, error) {
 		headerLimit(maxHeaderBytes),
 		requestDeadline(requestTimeout),
 		middleware.BodyLimit("1M"),
+		limits.guardAuthFailures(isAdminRoute),
 		authenticate(o.Authenticator, isAdminRoute, o.AuthTimeout),
+		limits.limitPrincipals(),
 		validator,
 	)
 
@@ -120,7 +131,9 @@ func NewHTTPHandler(o HTTPOptions) (*echo.Echo, error) {
 	}
 	e.GET("/readyz", readyz)
 	e.HEAD("/readyz", readyz)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(o.Metrics, promhttp.HandlerOpts{})))
+	metrics := echo.WrapHandler(promhttp.HandlerFor(o.Metrics, promhttp.HandlerOpts{}))
+	e.GET("/metrics", metrics)
+	e.HEAD("/metrics", metrics)
 	dashboard.Register(e)
 	return e, nil
 }

@@ -67,6 +67,8 @@ func (p *Prober) probeURLs(ctx context.Context, urls []string, full bool) (Round
 	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(offsets[a], offsets[b]) })
 
 	var succeeded, failed, writeErrors atomic.Int64
+	// healthy holds each URL's verdict, written by that URL's probe only.
+	healthy := make([]bool, len(urls))
 	// The group only bounds the probes in flight and waits for them; a
 	// failed probe is a verdict, not an error that should stop the others,
 	// so its functions always return nil. Go blocks while Concurrency
@@ -92,16 +94,22 @@ dispatch:
 			break dispatch
 		}
 		probes.Go(func() error {
-			ok := p.probe(ctx, urls[i])
+			started := time.Now()
+			outcome := p.probe(ctx, urls[i])
 			if ctx.Err() != nil {
 				return nil
 			}
+			if p.opts.ObserveProbe != nil {
+				p.opts.ObserveProbe(outcome, time.Since(started))
+			}
+			ok := outcome == ProbeOK
 			if ok {
 				succeeded.Add(1)
 			} else {
 				failed.Add(1)
 			}
 			h := nextHealth(prev[i], ok, p.opts.Now().UnixMilli(), p.opts.UnhealthyAfter, p.opts.HealthyAfter)
+			healthy[i] = *h.Healthy
 			wctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
 			defer cancel()
 			if err := p.store.RecordHealth(wctx, urls[i], h); err != nil && ctx.Err() == nil {
@@ -116,6 +124,7 @@ dispatch:
 	r.Elapsed = time.Since(start)
 	if ctx.Err() == nil && full {
 		p.rounds.Add(1)
+		p.reportServers(ctx, urls, healthy)
 	}
 	return r, nil
 }
@@ -141,29 +150,32 @@ func jitter(u string, spread time.Duration) time.Duration {
 	return time.Duration(h.Sum64() % uint64(spread))
 }
 
-// probe reports whether the server at u answers a GET of its probe path
-// with a 2xx within the timeout.
-func (p *Prober) probe(ctx context.Context, u string) bool {
+// probe says how the server at u answered a GET of its probe path:
+// ProbeOK for a 2xx within the timeout, another Probe outcome otherwise.
+func (p *Prober) probe(ctx context.Context, u string) string {
 	target, ok := probeURL(u, p.opts.Path)
 	if !ok {
-		return false
+		return ProbeBadURL
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
-		return false
+		return ProbeBadURL
 	}
 	req.Header.Set("User-Agent", "aiadmin-prober")
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return false
+		return transportOutcome(err)
 	}
 	defer resp.Body.Close()
 	if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, p.opts.MaxBodyBytes)); err != nil {
-		return false
+		return transportOutcome(err)
 	}
-	return resp.StatusCode >= 200 && resp.StatusCode < 300
+	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
+		return ProbeStatus
+	}
+	return ProbeOK
 }
 
 // probeURL appends path to a server URL; only absolute http(s) URLs are

@@ -63,10 +63,12 @@ type LeaseStore interface {
 	ReleaseLease(ctx context.Context, name, holder string) error
 }
 
-// ProberStore is what the prober needs of the fleet state.
+// ProberStore is what the prober needs of the fleet state; it reads the
+// drains to report servers by state.
 type ProberStore interface {
 	HealthStore
 	LeaseStore
+	Drains(ctx context.Context) (map[string]fleet.Drain, error)
 }
 
 // ProberOptions tunes a Prober; every zero field takes its default.
@@ -102,6 +104,13 @@ type ProberOptions struct {
 	Now func() time.Time
 	// Log receives lease changes and round summaries; nil discards them.
 	Log *zap.Logger
+	// ObserveProbe, when set, is told the outcome (ProbeOK, ProbeStatus,
+	// ...) and duration of every probe, for metrics.
+	ObserveProbe func(outcome string, d time.Duration)
+	// ObserveServers, when set, is given the servers of each provider by
+	// state after every whole round this replica probes, and nil when it
+	// stops probing: then another replica's prober reports them.
+	ObserveServers func(ServerStates)
 }
 
 // Prober is the fleet's single health prober. Every replica runs one; the
@@ -231,7 +240,9 @@ func (p *Prober) Run(ctx context.Context) error {
 			<-roundsDone
 			stopRounds = nil
 		}
-		p.leading.Store(false)
+		if p.leading.Swap(false) && p.opts.ObserveServers != nil {
+			p.opts.ObserveServers(nil)
+		}
 	}
 	tick := time.NewTicker(p.opts.LeaseRenewEvery)
 	defer tick.Stop()

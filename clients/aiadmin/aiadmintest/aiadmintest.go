@@ -170,7 +170,9 @@ type Server struct {
 // StartServer runs the aiadmin binary bin on a free loopback port with a
 // credentials file for creds, written in dir, and extra flags, and waits
 // until /readyz answers 200. Without flags it serves the living demo fleet
-// on the embedded store.
+// on the embedded store. Its rate limits are off (through their variables,
+// so a flag can turn one on): the clients' suites send many requests, and
+// many with wrong credentials, from one address.
 func StartServer(bin, dir string, creds Credentials, flags ...string) (*Server, error) {
 	authFile := filepath.Join(dir, "auth-"+randomHex(4)+".yaml")
 	if err := creds.WriteFile(authFile); err != nil {
@@ -184,7 +186,7 @@ func StartServer(bin, dir string, creds Credentials, flags ...string) (*Server, 
 			return nil, err
 		}
 		args := append([]string{"--listen", addr, "--auth-file", authFile, "--log-level", "warn"}, flags...)
-		p, err := start(bin, args, nil)
+		p, err := start(bin, args, []string{"AIADMIN_RATE_LIMIT=0", "AIADMIN_RATE_LIMIT_WRITES=0", "AIADMIN_AUTH_FAILURE_LIMIT=0"})
 		if err != nil {
 			return nil, err
 		}
