@@ -174,7 +174,7 @@ func (a *App) pods(cfg Config) (*pods.Catalog, error) {
 		return nil, fmt.Errorf("--runpod-api-key / --runpod-url: %w", err)
 	}
 	c := pods.New(rp, a.Store, pods.Options{
-		Prefix: cfg.PodPrefix, URLTemplate: cfg.PodURLTemplate, CacheTTL: cfg.PodCacheTTL,
+		Prefix: cfg.PodPrefix, URLTemplate: cfg.PodURLTemplate, CacheTTL: cfg.PodCacheTTL, MaxStale: cfg.PodCacheMaxStale,
 		// Restarts of one pod are serialised across replicas by a lease in the
 		// shared Valkey, held for the read, stop and resume calls with a margin.
 		RestartLocker:   a.Store,

@@ -57,7 +57,10 @@ type Config struct {
 	RunPodTimeout  time.Duration `name:"runpod-timeout" group:"runpod" default:"10s" help:"timeout of one RunPod call"`
 	PodPrefix      string        `group:"runpod" help:"name prefix selecting the fleet's pods; empty selects all"`
 	PodURLTemplate string        `name:"pod-url-template" group:"runpod" default:"https://{id}.proxy.runpod.net/v1" placeholder:"URL" help:"backend URL of a pod; {id} is the pod id"`
-	PodCacheTTL    time.Duration `name:"pod-cache-ttl" group:"runpod" default:"5s" help:"how long the pod list is cached"`
+	PodCacheTTL    time.Duration `name:"pod-cache-ttl" group:"runpod" default:"5s" help:"how long the pod list, and each pod's read, is served before RunPod is read again"`
+	// PodCacheMaxStale bounds how old a pod list may be and still be served
+	// while it is refreshed in the background or RunPod fails.
+	PodCacheMaxStale time.Duration `name:"pod-cache-max-stale" group:"runpod" default:"60s" help:"how old RunPod's facts may be and still be served, with x-data-age, while a refresh runs or RunPod fails; at least --pod-cache-ttl"`
 	// IdleAfter is how long a running pod goes without a request before the
 	// fleet summary counts it idle.
 	IdleAfter time.Duration `name:"idle-after" group:"runpod" default:"15m" min:"1m" help:"how long a running pod goes without a request before the fleet summary counts it idle"`
@@ -237,6 +240,9 @@ func (c *Config) finish(flags []*kong.Flag, given map[string]bool) []error {
 	}
 	if !strings.HasPrefix(c.ProbePath, "/") {
 		bad("probe-path", "must start with /, got %q", c.ProbePath)
+	}
+	if c.PodCacheMaxStale < c.PodCacheTTL {
+		bad("pod-cache-max-stale", "must be at least --pod-cache-ttl (%s), got %s", c.PodCacheTTL, c.PodCacheMaxStale)
 	}
 	if c.ProbeTimeout > c.ProbeInterval {
 		bad("probe-timeout", "must not exceed --probe-interval")

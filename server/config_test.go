@@ -21,9 +21,9 @@ func TestParseConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := []any{c.Listen, len(c.Valkey), c.Demo, c.AuthMode, c.AffinityTTL, c.RequestLease, c.RunPodTimeout,
-		c.PodURLTemplate, c.PodCacheTTL, c.ProbeInterval, c.UnhealthyAfter, c.HealthyAfter}
+		c.PodURLTemplate, c.PodCacheTTL, c.PodCacheMaxStale, c.ProbeInterval, c.UnhealthyAfter, c.HealthyAfter}
 	want := []any{"127.0.0.1:8080", 0, true, "file", 30 * time.Minute, 10 * time.Minute, 10 * time.Second,
-		"https://{id}.proxy.runpod.net/v1", 5 * time.Second, 10 * time.Second, 3, 2}
+		"https://{id}.proxy.runpod.net/v1", 5 * time.Second, 60 * time.Second, 10 * time.Second, 3, 2}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("defaults (-want +got):\n%s", d)
 	}
@@ -80,6 +80,8 @@ func TestParseConfigNamesTheSettingAtFault(t *testing.T) {
 		{[]string{"--audit-stream-len=-5"}, nil, "--audit-stream-len"},
 		{[]string{"--probe-path", "models"}, nil, "--probe-path"},
 		{[]string{"--probe-timeout", "30s"}, nil, "--probe-timeout"},
+		{[]string{"--pod-cache-ttl", "2m"}, nil, "--pod-cache-max-stale"},
+		{[]string{"--pod-cache-max-stale", "0s"}, nil, "--pod-cache-max-stale"},
 		{[]string{"--probe-interval", "soon"}, nil, "--probe-interval"},
 		{[]string{"--valkey-tls"}, nil, "--valkey-tls"},
 		{[]string{"--auth-mode", "file"}, nil, "--auth-file"},

@@ -26,8 +26,8 @@ type Handlers struct {
 	Sessions   SessionReader
 	AuditTrail AuditReader
 	Summary    FleetSummarizer
-	Now       func() time.Time
-	Log       *zap.Logger
+	Now        func() time.Time
+	Log        *zap.Logger
 }
 
 var _ adminapi.StrictServerInterface = (*Handlers)(nil)

@@ -39,6 +39,11 @@ type Summary struct {
 	// requests and requests started in the last 5 minutes.
 	Inflight   int64
 	Requests5m int64
+	// PodsStale is true when the pod list the summary was computed from was
+	// older than the pod cache's TTL (RunPod was being read again, or
+	// failing); PodsAge is then how old that list is now.
+	PodsStale bool
+	PodsAge   time.Duration
 }
 
 // Provider counts one provider's servers by state. A draining server is
@@ -54,7 +59,7 @@ type Provider struct {
 // PodSource gives every fleet pod from the cached list; *pods.Catalog
 // implements it.
 type PodSource interface {
-	Fleet(ctx context.Context) ([]pods.Pod, error)
+	Fleet(ctx context.Context) ([]pods.Pod, pods.Freshness, error)
 }
 
 // ServerSource gives every server of the pool; *pool.ServerList implements
@@ -94,6 +99,9 @@ type Summarizer struct {
 	mu   sync.Mutex
 	last Summary
 	at   time.Time
+	// listAt is when RunPod was read for the pod list of last, on this
+	// clock.
+	listAt time.Time
 }
 
 // New returns a summarizer over the pod list, the pool and the fleet state.
@@ -115,39 +123,57 @@ func (s *Summarizer) Close() { s.flights.Close() }
 // Summary returns the fleet summary, computed at most once per TTL.
 func (s *Summarizer) Summary(ctx context.Context) (Summary, error) {
 	s.mu.Lock()
-	if !s.at.IsZero() && s.opts.Now().Sub(s.at) < s.opts.TTL {
-		sum := s.last
+	if now := s.opts.Now(); !s.at.IsZero() && now.Sub(s.at) < s.opts.TTL {
+		sum := s.aged(now)
 		s.mu.Unlock()
 		return sum, nil
 	}
 	s.mu.Unlock()
-	return s.flights.Do(ctx, "summary", func(ctx context.Context) (Summary, error) {
+	if _, err := s.flights.Do(ctx, "summary", func(ctx context.Context) (Summary, error) {
 		// A caller's deadline no longer bounds the shared computation; the
 		// RunPod and Valkey clients' own timeouts do.
-		sum, err := s.compute(ctx)
+		sum, listAge, err := s.compute(ctx)
 		if err != nil {
 			return Summary{}, err
 		}
 		s.mu.Lock()
-		s.last, s.at = sum, s.opts.Now()
+		now := s.opts.Now()
+		s.last, s.at, s.listAt = sum, now, now.Add(-listAge)
 		s.mu.Unlock()
 		return sum, nil
-	})
+	}); err != nil {
+		return Summary{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.aged(s.opts.Now()), nil
+}
+
+// aged is the last summary with the age of its pod list at now. s.mu is
+// held.
+func (s *Summarizer) aged(now time.Time) Summary {
+	sum := s.last
+	if sum.PodsStale {
+		sum.PodsAge = max(now.Sub(s.listAt), 0)
+	}
+	return sum
 }
 
 // compute reads the cached pod list, the pool, and three round trips of
-// fleet state: health, drains and demand.
-func (s *Summarizer) compute(ctx context.Context) (Summary, error) {
+// fleet state: health, drains and demand. It returns the summary and how
+// old the pod list was.
+func (s *Summarizer) compute(ctx context.Context) (Summary, time.Duration, error) {
 	var fleetPods []pods.Pod
+	var fresh pods.Freshness
 	if s.pods != nil {
 		var err error
-		if fleetPods, err = s.pods.Fleet(ctx); err != nil {
-			return Summary{}, err
+		if fleetPods, fresh, err = s.pods.Fleet(ctx); err != nil {
+			return Summary{}, 0, err
 		}
 	}
 	servers, err := s.servers.Servers(ctx)
 	if err != nil {
-		return Summary{}, err
+		return Summary{}, 0, err
 	}
 	urls := make([]string, 0, len(servers)+len(fleetPods))
 	for _, sv := range servers {
@@ -155,11 +181,11 @@ func (s *Summarizer) compute(ctx context.Context) (Summary, error) {
 	}
 	health, err := s.state.HealthMany(ctx, urls)
 	if err != nil {
-		return Summary{}, err
+		return Summary{}, 0, err
 	}
 	drains, err := s.state.Drains(ctx)
 	if err != nil {
-		return Summary{}, err
+		return Summary{}, 0, err
 	}
 	for _, p := range fleetPods {
 		urls = append(urls, p.URL)
@@ -167,11 +193,11 @@ func (s *Summarizer) compute(ctx context.Context) (Summary, error) {
 	slices.Sort(urls)
 	demand, err := s.state.FleetDemand(ctx, slices.Compact(urls))
 	if err != nil {
-		return Summary{}, err
+		return Summary{}, 0, err
 	}
 
 	sum := Summary{ByStatus: map[string]int64{}, IdleAfter: s.opts.IdleAfter,
-		Inflight: demand.Inflight, Requests5m: demand.Requests5m}
+		Inflight: demand.Inflight, Requests5m: demand.Requests5m, PodsStale: fresh.Stale}
 	idleSince := s.opts.Now().Add(-s.opts.IdleAfter).UnixMilli()
 	for _, p := range fleetPods {
 		sum.Pods++
@@ -207,5 +233,5 @@ func (s *Summarizer) compute(ctx context.Context) (Summary, error) {
 			p.Draining++
 		}
 	}
-	return sum, nil
+	return sum, fresh.Age, nil
 }
