@@ -35,6 +35,9 @@ type App struct {
 	http    *http.Server
 	ln      net.Listener
 	closers []func()
+	// debug serves pprof on debugLn when --debug-listen is given.
+	debug   *http.Server
+	debugLn net.Listener
 	// workers run beside the HTTP server until Run's context ends.
 	workers []func(ctx context.Context) error
 	// Store is the fleet state this replica reads and writes.
@@ -129,6 +132,15 @@ func NewApp(ctx context.Context, cfg Config, log *zap.Logger) (_ *App, err error
 	a.ln, err = net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("--listen: %w", err)
+	}
+	if cfg.DebugListen != "" {
+		if a.debug, a.debugLn, err = debugServer(cfg.DebugListen, log); err != nil {
+			_ = a.ln.Close()
+			return nil, err
+		}
+		// Close ends Serve; the listener is closed too in case Run never
+		// served it.
+		a.closers = append(a.closers, func() { _ = a.debug.Close(); _ = a.debugLn.Close() })
 	}
 	a.http = &http.Server{
 		Handler:           e,
@@ -295,6 +307,10 @@ func (a *App) Run(ctx context.Context) error {
 		}()
 	}
 
+	if a.debug != nil {
+		go func() { _ = a.debug.Serve(a.debugLn) }()
+		a.log.Info("serving pprof", zap.String("debug_addr", a.DebugAddr()))
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- a.http.Serve(a.ln) }()
 	a.log.Info("serving", zap.String("addr", a.Addr()))

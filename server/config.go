@@ -26,6 +26,11 @@ type Config struct {
 	Listen          string        `group:"server" default:"127.0.0.1:8080" placeholder:"HOST:PORT" help:"address to serve on; port 0 picks a free one"`
 	LogLevel        zapcore.Level `group:"server" default:"info" placeholder:"LEVEL" help:"log level: debug, info, warn or error"`
 	ShutdownTimeout time.Duration `group:"server" default:"15s" help:"how long in-flight requests may take to finish on shutdown"`
+	// DebugListen serves net/http/pprof, and nothing else, on a listener of
+	// its own; off when empty, and refused off loopback unless
+	// DebugListenPublic says so: profiles reveal the process's internals.
+	DebugListen       string `group:"server" placeholder:"HOST:PORT" help:"serve net/http/pprof, and nothing else, on this address; empty is off; loopback only unless --debug-listen-public"`
+	DebugListenPublic bool   `group:"server" help:"allow --debug-listen on an address other than loopback"`
 	// Demo is the --demo switch, true only without --valkey once parsed.
 	Demo bool `group:"server" default:"true" help:"with the embedded store, load a living demo fleet (give a value with =, as --demo=false)"`
 
@@ -179,6 +184,16 @@ func (c *Config) finish(flags []*kong.Flag, given map[string]bool) []error {
 	if !validHostPort(c.Listen, true) {
 		bad("listen", "must be host:port with a port from 0 to 65535, got %q", c.Listen)
 	}
+	if c.DebugListen != "" {
+		switch {
+		case !validHostPort(c.DebugListen, true):
+			bad("debug-listen", "must be host:port with a port from 0 to 65535, got %q", c.DebugListen)
+		case !c.DebugListenPublic && !loopbackHost(c.DebugListen):
+			bad("debug-listen", "%q is not a loopback address; profiles reveal the process's internals: give --debug-listen-public to serve them there", c.DebugListen)
+		}
+	} else if c.DebugListenPublic {
+		bad("debug-listen-public", "needs --debug-listen")
+	}
 	addrs := c.Valkey
 	c.Valkey = nil
 	for _, a := range addrs {
@@ -253,6 +268,20 @@ func (c *Config) finish(flags []*kong.Flag, given map[string]bool) []error {
 func httpURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// loopbackHost reports whether addr's host is a loopback address or
+// "localhost"; an empty host listens on every interface, so it is not.
+func loopbackHost(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // validHostPort reports whether addr is host:port with a numeric port in

@@ -81,6 +81,11 @@ func TestParseConfigNamesTheSettingAtFault(t *testing.T) {
 		{[]string{"--probe-path", "models"}, nil, "--probe-path"},
 		{[]string{"--probe-timeout", "30s"}, nil, "--probe-timeout"},
 		{[]string{"--pod-cache-ttl", "2m"}, nil, "--pod-cache-max-stale"},
+		{[]string{"--debug-listen", "0.0.0.0:6060"}, nil, "--debug-listen"},
+		{[]string{"--debug-listen", ":6060"}, nil, "--debug-listen"},
+		{[]string{"--debug-listen", "10.1.2.3:6060"}, nil, "--debug-listen"},
+		{[]string{"--debug-listen", "127.0.0.1"}, nil, "--debug-listen"},
+		{[]string{"--debug-listen-public"}, nil, "--debug-listen-public"},
 		{[]string{"--pod-cache-max-stale", "0s"}, nil, "--pod-cache-max-stale"},
 		{[]string{"--probe-interval", "soon"}, nil, "--probe-interval"},
 		{[]string{"--valkey-tls"}, nil, "--valkey-tls"},
@@ -220,7 +225,7 @@ func TestHelpListsEveryFlagWithItsVariable(t *testing.T) {
 	if len(flags) < 30 {
 		t.Fatalf("only %d flags in -h:\n%s", len(flags), help)
 	}
-	switches := map[string]bool{"demo": true, "valkey-tls": true, "version": true}
+	switches := map[string]bool{"demo": true, "valkey-tls": true, "debug-listen-public": true, "version": true}
 	for _, f := range flags {
 		name, typ := f[1], f[2]
 		if (typ == "") != switches[name] {
@@ -259,5 +264,27 @@ func TestParseConfigValkeyTLS(t *testing.T) {
 		if c.ValkeyTLS != tc.want {
 			t.Errorf("%v %v: ValkeyTLS = %v, want %v", tc.args, tc.env, c.ValkeyTLS, tc.want)
 		}
+	}
+}
+
+// TestParseConfigDebugListen accepts --debug-listen on loopback, and
+// elsewhere only with --debug-listen-public.
+func TestParseConfigDebugListen(t *testing.T) {
+	for _, args := range [][]string{
+		{"--debug-listen", "127.0.0.1:6060"},
+		{"--debug-listen", "127.0.0.2:0"},
+		{"--debug-listen", "localhost:6060"},
+		{"--debug-listen", "[::1]:6060"},
+		{"--debug-listen", "0.0.0.0:6060", "--debug-listen-public"},
+		{"--debug-listen", ":6060", "--debug-listen-public"},
+	} {
+		c, err := server.ParseConfig(args, func(string) string { return "" })
+		if err != nil || c.DebugListen != args[1] {
+			t.Errorf("%v: %q, %v", args, c.DebugListen, err)
+		}
+	}
+	c, err := server.ParseConfig(nil, func(string) string { return "" })
+	if err != nil || c.DebugListen != "" {
+		t.Errorf("by default: --debug-listen %q, %v; want off", c.DebugListen, err)
 	}
 }
