@@ -109,9 +109,7 @@ func authenticate(a auth.Authenticator, isAdminRoute func(echo.Context) bool, ti
 			if perr != nil {
 				return perr
 			}
-			ctx, cancel := context.WithTimeout(c.Request().Context(), timeout)
-			p, err := a.Authenticate(ctx, creds)
-			cancel()
+			p, err := authenticateWithin(c.Request().Context(), a, creds, timeout)
 			switch {
 			case errors.Is(err, auth.ErrInvalidCredentials):
 				return newAPIError(http.StatusUnauthorized, "invalid credentials")
@@ -133,4 +131,16 @@ func authenticate(a auth.Authenticator, isAdminRoute func(echo.Context) bool, ti
 			return next(c)
 		}
 	}
+}
+
+// authenticateWithin checks creds, giving up after timeout. A credentials
+// file is checked in memory and never waits: it needs no deadline (and no
+// timer) of its own.
+func authenticateWithin(ctx context.Context, a auth.Authenticator, creds auth.Credentials, timeout time.Duration) (auth.Principal, error) {
+	if _, inMemory := a.(*auth.FileAuthenticator); inMemory {
+		return a.Authenticate(ctx, creds)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return a.Authenticate(ctx, creds)
 }
