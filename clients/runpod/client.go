@@ -127,7 +127,7 @@ func (c *Client) ListPods(ctx context.Context) ([]Pod, error) {
 		} `json:"myself"`
 	}
 	const what = "listing pods"
-	if err := c.call(ctx, what, listPodsQuery, nil, true, &data); err != nil {
+	if err := c.call(ctx, what, listPodsQuery, nil, true, into(&data)); err != nil {
 		return nil, err
 	}
 	if data.Myself == nil {
@@ -149,7 +149,7 @@ func (c *Client) GetPod(ctx context.Context, id string) (Pod, error) {
 		Pod *wirePod `json:"pod"`
 	}
 	what := "getting pod " + id
-	if err := c.call(ctx, what, getPodQuery, map[string]any{"podId": id}, true, &data); err != nil {
+	if err := c.call(ctx, what, getPodQuery, map[string]any{"podId": id}, true, into(&data)); err != nil {
 		return Pod{}, err
 	}
 	if data.Pod == nil {
@@ -167,7 +167,7 @@ func (c *Client) StopPod(ctx context.Context, id string) error {
 		} `json:"podStop"`
 	}
 	what := "stopping pod " + id
-	if err := c.call(ctx, what, stopPodQuery, map[string]any{"podId": id}, false, &data); err != nil {
+	if err := c.call(ctx, what, stopPodQuery, map[string]any{"podId": id}, false, into(&data)); err != nil {
 		return err
 	}
 	if data.PodStop == nil {
@@ -189,7 +189,7 @@ func (c *Client) ResumePod(ctx context.Context, id string, gpuCount int) error {
 		} `json:"podResume"`
 	}
 	vars := map[string]any{"podId": id, "gpuCount": gpuCount}
-	if err := c.call(ctx, what, resumePodQuery, vars, false, &data); err != nil {
+	if err := c.call(ctx, what, resumePodQuery, vars, false, into(&data)); err != nil {
 		return err
 	}
 	if data.PodResume == nil {
@@ -215,7 +215,7 @@ func (c *Client) BidResumePod(ctx context.Context, id string, gpuCount int, bidP
 		} `json:"podBidResume"`
 	}
 	vars := map[string]any{"podId": id, "gpuCount": gpuCount, "bidPerGpu": bidPerGPU}
-	if err := c.call(ctx, what, bidResumeQuery, vars, false, &data); err != nil {
+	if err := c.call(ctx, what, bidResumeQuery, vars, false, into(&data)); err != nil {
 		return err
 	}
 	if data.PodBidResume == nil {
@@ -249,12 +249,12 @@ type attemptError struct {
 // never leaves the client, which builds its own error from the fields.
 func (e *attemptError) Error() string { return e.detail }
 
-// call runs one GraphQL operation and decodes its data into out. Reads
+// call runs one GraphQL operation and decodes its answer with decode. Reads
 // (retry true) are tried again after a 429 or a 5xx, and only then, with
 // exponential backoff and jitter; everything, waits included, fits in the
 // client's timeout. A transport failure (refused, reset, unreadable answer)
 // is not retried: it is reported at once.
-func (c *Client) call(ctx context.Context, what, query string, vars map[string]any, retry bool, out any) error {
+func (c *Client) call(ctx context.Context, what, query string, vars map[string]any, retry bool, decode func([]byte) *attemptError) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 
@@ -276,7 +276,7 @@ func (c *Client) call(ctx context.Context, what, query string, vars map[string]a
 	)
 	_, err = backoff.Retry(ctx, func() (struct{}, error) {
 		n++
-		last = c.attempt(ctx, body, out)
+		last = c.attempt(ctx, body, decode)
 		switch {
 		case last == nil:
 			return struct{}{}, nil
@@ -322,8 +322,8 @@ func (c *Client) newBackOff() backoff.BackOff {
 	}
 }
 
-// attempt sends the request once and decodes the answer's data into out.
-func (c *Client) attempt(ctx context.Context, body []byte, out any) *attemptError {
+// attempt sends the request once and decodes a 200 answer with decode.
+func (c *Client) attempt(ctx context.Context, body []byte, decode func([]byte) *attemptError) *attemptError {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
 	if err != nil {
 		return &attemptError{detail: "building request failed", cause: err}
@@ -361,22 +361,36 @@ func (c *Client) attempt(ctx context.Context, body []byte, out any) *attemptErro
 		return &attemptError{detail: detail, cause: &StatusError{Code: resp.StatusCode}, retryable: retryable}
 	}
 
-	var answer struct {
-		Data   json.RawMessage `json:"data"`
-		Errors []graphqlError  `json:"errors"`
+	return decode(data)
+}
+
+// into returns the decoder of an answer whose data is a T, which it stores
+// in out. The answer is decoded in one pass, data included: a whole
+// account's pods are too many to scan twice. A value of the wrong type is
+// reported after the rest is decoded, so GraphQL errors still come first.
+func into[T any](out *T) func([]byte) *attemptError {
+	return func(data []byte) *attemptError {
+		var answer struct {
+			// Nil when the answer has no data or null data.
+			Data   *T             `json:"data"`
+			Errors []graphqlError `json:"errors"`
+		}
+		err := json.Unmarshal(data, &answer)
+		var typeErr *json.UnmarshalTypeError
+		if err != nil && (!errors.As(err, &typeErr) || !strings.HasPrefix(typeErr.Field, "data.")) {
+			// The decoder names offsets and types, not the answer's content.
+			return &attemptError{detail: "malformed answer: " + err.Error(), cause: err}
+		}
+		if len(answer.Errors) > 0 {
+			return &attemptError{detail: "graphql error: " + joinErrors(answer.Errors), cause: ErrRefused}
+		}
+		if answer.Data == nil {
+			return &attemptError{detail: "answer has no data"}
+		}
+		if err != nil {
+			return &attemptError{detail: "malformed answer: " + err.Error(), cause: err}
+		}
+		*out = *answer.Data
+		return nil
 	}
-	if err := json.Unmarshal(data, &answer); err != nil {
-		// The decoder names offsets and types, not the answer's content.
-		return &attemptError{detail: "malformed answer: " + err.Error(), cause: err}
-	}
-	if len(answer.Errors) > 0 {
-		return &attemptError{detail: "graphql error: " + joinErrors(answer.Errors), cause: ErrRefused}
-	}
-	if len(answer.Data) == 0 || string(answer.Data) == "null" {
-		return &attemptError{detail: "answer has no data"}
-	}
-	if err := json.Unmarshal(answer.Data, out); err != nil {
-		return &attemptError{detail: "malformed answer: " + err.Error(), cause: err}
-	}
-	return nil
 }
