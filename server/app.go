@@ -101,7 +101,7 @@ func NewApp(ctx context.Context, cfg Config, log *zap.Logger) (_ *App, err error
 	a.closers = append(a.closers, prober.CloseIdleConnections)
 
 	servers := pool.NewServerList(tables, a.Store)
-	summarizer := summary.New(podSource, servers, a.Store, summary.Options{IdleAfter: cfg.IdleAfter, TTL: cfg.PodCacheTTL})
+	summarizer := summary.New(podSource, servers, a.Store, summary.Options{IdleAfter: cfg.IdleAfter, TTL: cfg.PodCacheTTL, MaxStale: cfg.PodCacheMaxStale})
 	a.closers = append(a.closers, summarizer.Close)
 	h := &httpapi.Handlers{
 		Affinity:   a.Store,

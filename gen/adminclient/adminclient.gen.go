@@ -776,7 +776,9 @@ type ClientInterface interface {
 	// pod is idle when no request started on it for `idle_after_minutes`
 	// (`--idle-after`; a pod never used counts as idle). It is computed from the
 	// cached pod list and a fixed number of Valkey round trips whatever the
-	// fleet's size, and shared by every caller for `--pod-cache-ttl`. It carries
+	// fleet's size, and shared by every caller for `--pod-cache-ttl`; after that the
+	// last summary is served while one recomputation runs, up to
+	// `--pod-cache-max-stale`. It carries
 	// `x-data-age` when the pod list it used was stale; RunPod failing past
 	// `--pod-cache-max-stale` is a 502, as for the pod list.
 	//
@@ -1055,7 +1057,9 @@ func (c *Client) GetPodDemand(ctx context.Context, podUrl PodURL, reqEditors ...
 // pod is idle when no request started on it for `idle_after_minutes`
 // (`--idle-after`; a pod never used counts as idle). It is computed from the
 // cached pod list and a fixed number of Valkey round trips whatever the
-// fleet's size, and shared by every caller for `--pod-cache-ttl`. It carries
+// fleet's size, and shared by every caller for `--pod-cache-ttl`; after that the
+// last summary is served while one recomputation runs, up to
+// `--pod-cache-max-stale`. It carries
 // `x-data-age` when the pod list it used was stale; RunPod failing past
 // `--pod-cache-max-stale` is a 502, as for the pod list.
 //
@@ -2043,7 +2047,9 @@ type ClientWithResponsesInterface interface {
 	// pod is idle when no request started on it for `idle_after_minutes`
 	// (`--idle-after`; a pod never used counts as idle). It is computed from the
 	// cached pod list and a fixed number of Valkey round trips whatever the
-	// fleet's size, and shared by every caller for `--pod-cache-ttl`. It carries
+	// fleet's size, and shared by every caller for `--pod-cache-ttl`; after that the
+	// last summary is served while one recomputation runs, up to
+	// `--pod-cache-max-stale`. It carries
 	// `x-data-age` when the pod list it used was stale; RunPod failing past
 	// `--pod-cache-max-stale` is a 502, as for the pod list.
 	//
@@ -4325,7 +4331,9 @@ func (c *ClientWithResponses) GetPodDemandWithResponse(ctx context.Context, podU
 // pod is idle when no request started on it for `idle_after_minutes`
 // (`--idle-after`; a pod never used counts as idle). It is computed from the
 // cached pod list and a fixed number of Valkey round trips whatever the
-// fleet's size, and shared by every caller for `--pod-cache-ttl`. It carries
+// fleet's size, and shared by every caller for `--pod-cache-ttl`; after that the
+// last summary is served while one recomputation runs, up to
+// `--pod-cache-max-stale`. It carries
 // `x-data-age` when the pod list it used was stale; RunPod failing past
 // `--pod-cache-max-stale` is a 502, as for the pod list.
 //

@@ -1,7 +1,8 @@
 // Package summary is the fleet at a glance: pods by status and what they
 // cost, the idle ones, the server pool's health per provider and the load,
 // computed from the cached pod list and a fixed number of Valkey round trips
-// whatever the fleet's size, and shared by every caller for a short TTL.
+// whatever the fleet's size, shared by every caller for a short TTL and then
+// recomputed in the background while the last one is served.
 package summary
 
 import (
@@ -83,18 +84,25 @@ type Options struct {
 	// TTL is how long a computed summary is served to every caller; it
 	// should be the pod list's cache TTL. Zero computes on every call.
 	TTL time.Duration
+	// MaxStale bounds how old a summary may be and still be served while
+	// one recomputation runs in the background; past it, callers wait for
+	// the computation. At most TTL (the default) serves no stale summary.
+	MaxStale time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
 
 // Summarizer computes the summary at most once per TTL however many callers
-// ask: concurrent callers share one computation.
+// ask: concurrent callers share one computation, and past the TTL the last
+// summary is served while one recomputation runs in the background.
 type Summarizer struct {
 	pods    PodSource
 	servers ServerSource
 	state   StateReader
 	opts    Options
 	flights *flight.Group[Summary]
+	// refreshes tracks the background recomputations, for Close.
+	refreshes sync.WaitGroup
 
 	mu   sync.Mutex
 	last Summary
@@ -102,6 +110,11 @@ type Summarizer struct {
 	// listAt is when RunPod was read for the pod list of last, on this
 	// clock.
 	listAt time.Time
+	// refreshing is true while a background recomputation runs; after one
+	// fails, the next waits until retryAt.
+	refreshing bool
+	retryAt    time.Time
+	closed     bool
 }
 
 // New returns a summarizer over the pod list, the pool and the fleet state.
@@ -117,36 +130,74 @@ func New(p PodSource, s ServerSource, st StateReader, o Options) *Summarizer {
 	return &Summarizer{pods: p, servers: s, state: st, opts: o, flights: flight.NewGroup[Summary]()}
 }
 
-// Close ends a computation still running for callers that gave up on it.
-func (s *Summarizer) Close() { s.flights.Close() }
+// Close ends the computations still running, for callers that gave up on
+// them or in the background, and waits for them.
+func (s *Summarizer) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.flights.Close()
+	s.refreshes.Wait()
+}
 
-// Summary returns the fleet summary, computed at most once per TTL.
+// Summary returns the fleet summary, computed at most once per TTL. A
+// summary past the TTL but within MaxStale is returned at once, and one
+// recomputation is started in the background if none runs.
 func (s *Summarizer) Summary(ctx context.Context) (Summary, error) {
 	s.mu.Lock()
-	if now := s.opts.Now(); !s.at.IsZero() && now.Sub(s.at) < s.opts.TTL {
-		sum := s.aged(now)
-		s.mu.Unlock()
-		return sum, nil
+	if now := s.opts.Now(); !s.at.IsZero() {
+		if age := now.Sub(s.at); age < s.opts.TTL || age < s.opts.MaxStale {
+			if age >= s.opts.TTL {
+				s.refreshLocked(now)
+			}
+			sum := s.aged(now)
+			s.mu.Unlock()
+			return sum, nil
+		}
 	}
 	s.mu.Unlock()
-	if _, err := s.flights.Do(ctx, "summary", func(ctx context.Context) (Summary, error) {
-		// A caller's deadline no longer bounds the shared computation; the
-		// RunPod and Valkey clients' own timeouts do.
-		sum, listAge, err := s.compute(ctx)
-		if err != nil {
-			return Summary{}, err
-		}
-		s.mu.Lock()
-		now := s.opts.Now()
-		s.last, s.at, s.listAt = sum, now, now.Add(-listAge)
-		s.mu.Unlock()
-		return sum, nil
-	}); err != nil {
+	if _, err := s.flights.Do(ctx, "summary", s.computeAndKeep); err != nil {
 		return Summary{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.aged(s.opts.Now()), nil
+}
+
+// computeAndKeep computes the summary and keeps it for the callers to come.
+// A caller's deadline does not bound it; the RunPod and Valkey clients' own
+// timeouts do.
+func (s *Summarizer) computeAndKeep(ctx context.Context) (Summary, error) {
+	sum, listAge, err := s.compute(ctx)
+	if err != nil {
+		return Summary{}, err
+	}
+	s.mu.Lock()
+	now := s.opts.Now()
+	s.last, s.at, s.listAt = sum, now, now.Add(-listAge)
+	s.mu.Unlock()
+	return sum, nil
+}
+
+// refreshLocked starts the background recomputation unless one runs, the
+// last one failed less than a TTL ago, or the summarizer is closed. s.mu is
+// held. It shares its computation with callers that wait for one.
+func (s *Summarizer) refreshLocked(now time.Time) {
+	if s.refreshing || s.closed || now.Before(s.retryAt) {
+		return
+	}
+	s.refreshing = true
+	s.refreshes.Add(1)
+	go func() {
+		defer s.refreshes.Done()
+		_, err := s.flights.Do(context.Background(), "summary", s.computeAndKeep)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.refreshing = false
+		if err != nil {
+			s.retryAt = s.opts.Now().Add(s.opts.TTL)
+		}
+	}()
 }
 
 // aged is the last summary with the age of its pod list at now. s.mu is
