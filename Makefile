@@ -19,7 +19,7 @@ DOMAIN_PKGS := ./server/pods ./server/pool ./server/summary ./server/demo ./clie
 # ("dev" outside a git checkout); a plain go build prints dev too.
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all deps generate check-generate check-deps build run contract test test-short lint bench fuzz clean
+.PHONY: all deps generate check-generate check-deps build run contract test test-short lint bench bench-http bench-http-short fuzz clean
 
 all: build
 
@@ -112,6 +112,22 @@ bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 40x -timeout 30m ./clients/fleet/
 	$(GO) test -run '^$$' -bench . -benchtime 300x -timeout 30m ./server/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./server/pool/
+	$(GO) test -run '^$$' -bench RequestPath -benchtime 20000x -timeout 30m ./server/httpapi/
+
+## bench-http: measure aiadmin under closed-loop load against its baselines
+## (tools/loadtest, about ten minutes) and write the table into
+## tools/loadtest/BENCHMARKS.md. LOADTEST_ARGS adds flags (-only pods, ...).
+LOADTEST  := bin/loadtest
+LOADTEST_ARGS ?=
+bench-http: deps build
+	$(GO) build -o $(LOADTEST) ./tools/loadtest
+	./$(LOADTEST) -aiadmin $(BIN) -markdown tools/loadtest/BENCHMARKS.md $(LOADTEST_ARGS)
+
+## bench-http-short: the same in a few seconds per operation, for CI; it
+## fails only when a request fails, not on a missed target.
+bench-http-short: deps build
+	$(GO) build -o $(LOADTEST) ./tools/loadtest
+	./$(LOADTEST) -aiadmin $(BIN) -short $(LOADTEST_ARGS)
 
 ## fuzz: run every fuzz target for FUZZTIME (executions; -timeout still bounds each run).
 fuzz:
