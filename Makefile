@@ -19,11 +19,12 @@ DOMAIN_PKGS := ./server/pods ./server/pool ./server/summary ./server/demo ./clie
 # ("dev" outside a git checkout); a plain go build prints dev too.
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all deps generate check-generate check-deps build run contract test test-short lint bench bench-http bench-http-short fuzz clean
+.PHONY: all deps generate check-generate check-deps build run contract test test-short lint bench bench-http bench-http-short fuzz screenshots clean
 
 all: build
 
-## deps: install a Valkey-compatible server (redis-server 7) for the tests, if missing.
+## deps: install what the tests need, if missing: a Valkey-compatible server
+## (redis-server 7) and a headless Chromium for the dashboard's browser tests.
 deps:
 	@if command -v valkey-server >/dev/null 2>&1 || command -v redis-server >/dev/null 2>&1; then \
 		echo "deps: $$(command -v valkey-server || command -v redis-server) found"; \
@@ -33,6 +34,14 @@ deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null && \
 		$$SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true; \
 		command -v redis-server >/dev/null || { echo "deps: could not install redis-server; install valkey-server or redis-server and retry" >&2; exit 1; }; \
+	fi
+	@if command -v chromium-headless-shell >/dev/null 2>&1 || command -v chromium >/dev/null 2>&1; then \
+		echo "deps: $$(command -v chromium-headless-shell || command -v chromium) found"; \
+	else \
+		echo "deps: installing chromium-headless-shell (the dashboard's browser tests) with apt-get"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium-headless-shell >/dev/null; \
+		command -v chromium-headless-shell >/dev/null || { echo "deps: could not install chromium-headless-shell; install chromium-headless-shell or chromium and retry" >&2; exit 1; }; \
 	fi
 
 ## generate: regenerate gen/ from openapi/admin.yaml.
@@ -110,22 +119,22 @@ lint:
 ## bench: run the benchmarks; each prints the ratio or latency the design promises.
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 40x -timeout 30m ./clients/fleet/
-	$(GO) test -run '^$$' -bench . -benchtime 300x -timeout 30m ./server/
+	$(GO) test -run '^$$' -bench . -benchtime 300x -timeout 30m ./server/httpapi/
+	$(GO) test -run '^$$' -bench . -benchtime 5x -timeout 30m ./server/summary/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./server/pool/
-	$(GO) test -run '^$$' -bench RequestPath -benchtime 20000x -timeout 30m ./server/httpapi/
 
 ## bench-http: measure aiadmin under closed-loop load against its baselines
 ## (tools/loadtest, about ten minutes) and write the table into
 ## tools/loadtest/BENCHMARKS.md. LOADTEST_ARGS adds flags (-only pods, ...).
 LOADTEST  := bin/loadtest
 LOADTEST_ARGS ?=
-bench-http: deps build
+bench-http: build
 	$(GO) build -o $(LOADTEST) ./tools/loadtest
 	./$(LOADTEST) -aiadmin $(BIN) -markdown tools/loadtest/BENCHMARKS.md $(LOADTEST_ARGS)
 
 ## bench-http-short: the same in a few seconds per operation, for CI; it
 ## fails only when a request fails, not on a missed target.
-bench-http-short: deps build
+bench-http-short: build
 	$(GO) build -o $(LOADTEST) ./tools/loadtest
 	./$(LOADTEST) -aiadmin $(BIN) -short $(LOADTEST_ARGS)
 
@@ -137,6 +146,11 @@ fuzz:
 			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -timeout 5m $$pkg; \
 		done; \
 	done
+
+## screenshots: run the dashboard's browser tests and write a screenshot of each
+## view into server/dashboard/screenshots/, which the README shows.
+screenshots: deps
+	$(GO) test -count=1 -run 'TestDashboard' ./server/dashboard -update-screenshots
 
 clean:
 	rm -rf bin

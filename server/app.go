@@ -20,6 +20,7 @@ import (
 	"github.com/threatwinds/aiadmin/clients/fleet"
 	"github.com/threatwinds/aiadmin/clients/fleet/embedded"
 	"github.com/threatwinds/aiadmin/clients/runpod"
+	"github.com/threatwinds/aiadmin/server/dashboard"
 	"github.com/threatwinds/aiadmin/server/demo"
 	"github.com/threatwinds/aiadmin/server/httpapi"
 	"github.com/threatwinds/aiadmin/server/pods"
@@ -101,7 +102,13 @@ func NewApp(ctx context.Context, cfg Config, log *zap.Logger) (_ *App, err error
 	a.closers = append(a.closers, prober.CloseIdleConnections)
 
 	servers := pool.NewServerList(tables, a.Store)
-	summarizer := summary.New(podSource, servers, a.Store, summary.Options{IdleAfter: cfg.IdleAfter, TTL: cfg.PodCacheTTL, MaxStale: cfg.PodCacheMaxStale})
+	summarizer := summary.New(podSource, servers, a.Store, summary.Options{
+		IdleAfter: cfg.IdleAfter, TTL: cfg.PodCacheTTL,
+		// A summary up to --pod-cache-max-stale old is served while a fresh
+		// one is computed, so callers never wait for a large fleet's
+		// computation at every expiry.
+		MaxStale: cfg.PodCacheMaxStale,
+	})
 	a.closers = append(a.closers, summarizer.Close)
 	h := &httpapi.Handlers{
 		Affinity:   a.Store,
@@ -280,7 +287,8 @@ func (a *App) authenticator() (auth.Authenticator, error) {
 	// Printed, not logged: the token must not reach log storage.
 	fmt.Printf("\nNo --auth-file given: a demo admin credential was created for this run only.\n"+
 		"  export TOKEN=%s\n"+
-		"  curl -H \"Authorization: Bearer $TOKEN\" http://%s/api/ai/v1/admin/pods\n\n", token, a.cfg.Listen)
+		"  curl -H \"Authorization: Bearer $TOKEN\" http://%s/api/ai/v1/admin/pods\n"+
+		"Dashboard: http://%s%s (sign in with the token)\n\n", token, a.cfg.Listen, a.cfg.Listen, dashboard.Path)
 	return f, nil
 }
 
@@ -313,7 +321,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- a.http.Serve(a.ln) }()
-	a.log.Info("serving", zap.String("addr", a.Addr()))
+	a.log.Info("serving", zap.String("addr", a.Addr()), zap.String("dashboard", "http://"+a.Addr()+dashboard.Path))
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serving: %w", err)

@@ -164,6 +164,14 @@ func TestWritesAreNeverRetried(t *testing.T) {
 			_, err := c.RefreshRegistry(ctx)
 			return err
 		},
+		"DrainServer": func(c *aiadmin.Client, ctx context.Context) error {
+			_, err := c.DrainServer(ctx, "https://a.example/v1", "maintenance")
+			return err
+		},
+		"UndrainServer": func(c *aiadmin.Client, ctx context.Context) error {
+			_, err := c.UndrainServer(ctx, "https://a.example/v1")
+			return err
+		},
 	}
 	for name, call := range writes {
 		t.Run(name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -51,7 +52,16 @@ type ModelDemand struct {
 // ARGV[1] now (epoch ms), ARGV[2] lease expiry (epoch ms), ARGV[3] lease
 // member, ARGV[4] model id, ARGV[5] lease TTL ms, ARGV[6] bucket TTL ms,
 // ARGV[7] last-use retention ms.
-var startScript = valkey.NewLuaScript(`
+var startScript = valkey.NewLuaScript(startScriptSource)
+
+// startScriptSHA lets StartRequest send the script by its hash in one
+// pipeline with the fleet-wide count.
+var startScriptSHA = func() string {
+	sum := sha1.Sum([]byte(startScriptSource))
+	return hex.EncodeToString(sum[:])
+}()
+
+const startScriptSource = `
 local now = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
@@ -66,7 +76,7 @@ else
   redis.call('PEXPIRE', KEYS[2], ARGV[7])
 end
 return 1
-`)
+`
 
 // StartRequest records a request to modelID starting at url and returns its
 // lease, which the caller passes to FinishRequest when the request ends.
@@ -102,8 +112,27 @@ func (s *Store) StartRequest(ctx context.Context, url, modelID string) (Lease, e
 		strconv.FormatInt(ms(DemandWindow+DemandBucketWidth), 10),
 		strconv.FormatInt(ms(s.opts.DemandRetention), 10),
 	}
-	if err := startScript.Exec(ctx, s.c, keys, args).Error(); err != nil {
+	// The URL's keys share a slot and change together in the script; the
+	// fleet-wide bucket lives in another slot, so it is counted by its own
+	// commands, sent in the same round trip.
+	fleetBucket := DemandFleetWindowKey(bucketOf(nowMs))
+	res := s.c.DoMulti(ctx,
+		s.c.B().Evalsha().Sha1(startScriptSHA).Numkeys(int64(len(keys))).Key(keys...).Arg(args...).Build(),
+		s.c.B().Incr().Key(fleetBucket).Build(),
+		s.c.B().Pexpire().Key(fleetBucket).Milliseconds(ms(DemandWindow+DemandBucketWidth)).Build(),
+	)
+	err := res[0].Error()
+	if ve, ok := valkey.IsValkeyErr(err); ok && ve.IsNoScript() {
+		// The server has not seen the script yet: Exec loads and runs it.
+		err = startScript.Exec(ctx, s.c, keys, args).Error()
+	}
+	if err != nil {
 		return Lease{}, fmt.Errorf("starting request to %s: %w", url, err)
+	}
+	for _, r := range res[1:] {
+		if err := r.Error(); err != nil {
+			return Lease{}, fmt.Errorf("counting request to %s in the fleet's window: %w", url, err)
+		}
 	}
 	return l, nil
 }
@@ -228,8 +257,9 @@ func decodeDemand(url string, res []valkey.ValkeyResult) (Demand, error) {
 type DemandTotals struct {
 	// Inflight counts the live leases at every URL.
 	Inflight int64
-	// Requests5m counts the requests started at every URL over the demand
-	// window (see DemandWindow).
+	// Requests5m counts the requests started anywhere in the fleet over the
+	// demand window (see DemandWindow), from the fleet-wide window kept by
+	// StartRequest: it does not depend on the URLs asked about.
 	Requests5m int64
 	// LastUseMs maps each URL to the epoch ms of its last request start, 0
 	// for none.
@@ -237,14 +267,14 @@ type DemandTotals struct {
 }
 
 // fleetDemandCmds is the fixed number of commands that read one URL for
-// FleetDemand: its live lease count, its last use and every bucket's counts.
-const fleetDemandCmds = 2 + DemandWindowBuckets
+// FleetDemand: its live lease count and its last use.
+const fleetDemandCmds = 2
 
 // FleetDemand adds up the demand of every URL (each counted once, however
-// often it is listed) in one pipelined round trip (one per cluster node
-// holding them), whatever the number of URLs. It reads counts only: per URL,
-// ZCOUNT of the live leases, GET of the last use and HVALS of each window
-// bucket, so the reply carries no model ids.
+// often it is listed) and the fleet's requests over the window, in one
+// pipelined round trip (one per cluster node holding them), whatever the
+// number of URLs. It reads counts only: per URL, ZCOUNT of the live leases
+// and GET of the last use; once, GET of each bucket of the fleet-wide window.
 func (s *Store) FleetDemand(ctx context.Context, urls []string) (DemandTotals, error) {
 	t := DemandTotals{LastUseMs: make(map[string]int64, len(urls))}
 	var uniq []string
@@ -257,23 +287,31 @@ func (s *Store) FleetDemand(ctx context.Context, urls []string) (DemandTotals, e
 			uniq = append(uniq, u)
 		}
 	}
-	if len(uniq) == 0 {
-		return t, nil
-	}
 	nowMs := s.nowMs()
 	liveFrom := "(" + strconv.FormatInt(nowMs, 10)
 	current := bucketOf(nowMs)
-	cmds := make(valkey.Commands, 0, len(uniq)*fleetDemandCmds)
+	cmds := make(valkey.Commands, 0, len(uniq)*fleetDemandCmds+DemandWindowBuckets)
+	for b := current - DemandWindowBuckets + 1; b <= current; b++ {
+		cmds = append(cmds, s.c.B().Get().Key(DemandFleetWindowKey(b)).Build())
+	}
 	for _, u := range uniq {
 		cmds = append(cmds,
 			s.c.B().Zcount().Key(DemandLeasesKey(u)).Min(liveFrom).Max("+inf").Build(),
 			s.c.B().Get().Key(DemandLastUseKey(u)).Build(),
 		)
-		for b := current - DemandWindowBuckets + 1; b <= current; b++ {
-			cmds = append(cmds, s.c.B().Hvals().Key(DemandWindowKey(u, b)).Build())
-		}
 	}
 	res := s.c.DoMulti(ctx, cmds...)
+	for _, r := range res[:DemandWindowBuckets] {
+		n, err := r.AsInt64()
+		switch {
+		case valkey.IsValkeyNil(err):
+		case err != nil:
+			return DemandTotals{}, fmt.Errorf("reading the fleet's window: %w", err)
+		default:
+			t.Requests5m += n
+		}
+	}
+	res = res[DemandWindowBuckets:]
 	for i, u := range uniq {
 		if err := t.add(u, res[i*fleetDemandCmds:(i+1)*fleetDemandCmds]); err != nil {
 			return DemandTotals{}, fmt.Errorf("reading fleet demand of %s: %w", u, err)
@@ -295,15 +333,6 @@ func (t *DemandTotals) add(url string, res []valkey.ValkeyResult) error {
 		return fmt.Errorf("last use: %w", err)
 	default:
 		t.LastUseMs[url] = last
-	}
-	for _, r := range res[2:] {
-		counts, err := r.AsIntSlice()
-		if err != nil {
-			return fmt.Errorf("window: %w", err)
-		}
-		for _, c := range counts {
-			t.Requests5m += c
-		}
 	}
 	return nil
 }

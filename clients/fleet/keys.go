@@ -133,6 +133,14 @@ func DemandWindowKey(url string, bucket int64) string {
 	return demandTagPrefix + url + "}:win:" + strconv.FormatInt(bucket, 10)
 }
 
+// DemandFleetWindowKey counts the requests started at any URL of the fleet
+// during one ten-second bucket, so a fleet's 5-minute total is a fixed
+// number of reads whatever its size. It is one key per bucket, in a slot of
+// its own.
+func DemandFleetWindowKey(bucket int64) string {
+	return "{aiadmin:dem-fleet}:win:" + strconv.FormatInt(bucket, 10)
+}
+
 // leaseMember encodes a lease in DemandLeasesKey. The id has a fixed length
 // and no colon, so the first colon splits it from the model id.
 func leaseMember(leaseID, modelID string) string {

@@ -72,6 +72,12 @@ func TestWatchRefreshResubscribes(t *testing.T) {
 	srv.Start()
 	await("the resubscription after the restart", nil)
 	await("a refresh after the restart", publish)
+	// A refresh published twice by the pokes above can be delivered late and
+	// satisfy an await before the break is noticed; the break must still be
+	// told, soon.
+	for deadline := time.Now().Add(10 * time.Second); breaks.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	if breaks.Load() == 0 {
 		t.Error("OnBreak was never told of the broken subscription")
 	}

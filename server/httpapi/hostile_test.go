@@ -90,6 +90,9 @@ const (
 	hAffinity = hBase + "/affinity"
 	hRegistry = hBase + "/registry/"
 	hDemand   = hBase + "/demand/"
+	hDrain    = hBase + "/servers/drain"
+	hSessions = hBase + "/affinity/users/"
+	hAudit    = hBase + "/audit"
 )
 
 // nestedJSON wraps leaf in depth openings and closings; with closing empty
@@ -304,6 +307,31 @@ func hostileCases() []hostileCase {
 		{name: "encoded %2e%2e out of the API", method: "GET", path: hBase + "/%2e%2e/%2e%2e/etc/passwd", header: auth, status: 404, message: "route not found", marker: "passwd"},
 		{name: "extra segment after restart", method: "POST", path: hPods + "/abc/restart/now", header: auth, status: 404, message: "route not found"},
 		{name: "very long unknown path", method: "GET", path: hBase + "/" + strings.Repeat("x/", 15000), header: auth, status: 404, message: "route not found"},
+
+		// The operator operations' inputs.
+		{name: "drain: url with CRLF", method: "POST", path: hDrain, header: js, body: `{"url":"https://pod-1\r\nSet-Cookie: a=b/v1"}`, status: 400, message: "invalid request body", marker: "Set-Cookie"},
+		{name: "drain: url with user info", method: "POST", path: hDrain, header: js, body: `{"url":"https://admin:hunter2@pod-1/v1"}`, status: 400, message: "invalid request body", marker: "hunter2"},
+		{name: "drain: url with traversal", method: "POST", path: hDrain, header: js, body: `{"url":"https://pod-1/v1/../../etc/passwd"}`, status: 400, message: "invalid request body", marker: "passwd"},
+		{name: "drain: javascript url", method: "POST", path: hDrain, header: js, body: `{"url":"javascript:alert(1)"}`, status: 400, message: "invalid request body", marker: "alert"},
+		{name: "drain: reason of 257 characters", method: "POST", path: hDrain, header: js, body: `{"url":"https://pod-1/v1","reason":"` + strings.Repeat("r", 257) + `"}`, status: 400, message: "invalid request body"},
+		{name: "drain: reason with a NUL", method: "POST", path: hDrain, header: js, body: `{"url":"https://pod-1/v1","reason":"a\u0000b"}`, status: 400, message: "invalid request body"},
+		{name: "drain: reason with an escape sequence", method: "POST", path: hDrain, header: js, body: `{"url":"https://pod-1/v1","reason":"\u001b[31mred"}`, status: 400, message: "invalid request body"},
+		{name: "drain: url as a number", method: "POST", path: hDrain, header: js, body: `{"url":1}`, status: 400, message: "invalid request body"},
+		{name: "drain: url repeated in another case", method: "POST", path: hDrain, header: js, body: `{"url":"https://pod-1/v1","Url":"https://pod-2/v1"}`, status: 400, message: "invalid request body"},
+		{name: "drain: no body", method: "POST", path: hDrain, header: js, status: 400, message: "invalid request body"},
+		{name: "undrain: a reason it does not take", method: "POST", path: hBase + "/servers/undrain", header: js, body: `{"url":"https://pod-1/v1","reason":"x"}`, status: 400, message: "invalid request body"},
+		{name: "drain: unknown server", method: "POST", path: hDrain, header: js, body: `{"url":"https://pod-404.example/v1","reason":"<script>x</script>"}`, status: 404, message: "server not found", marker: "<script>"},
+		{name: "sessions: NUL in the user id", method: "GET", path: hSessions + "usr%00abc", header: auth, status: 400, message: "invalid path parameter userId"},
+		{name: "sessions: CRLF in the user id", method: "GET", path: hSessions + "usr%0d%0aSet-Cookie:%20a", header: auth, status: 400, message: "invalid path parameter userId", marker: "Set-Cookie"},
+		{name: "sessions: slash in the user id", method: "GET", path: hSessions + "usr%2F..%2Fadmin", header: auth, status: 400, message: "invalid path parameter userId"},
+		{name: "sessions: user id of spaces", method: "GET", path: hSessions + "%20%20%20", header: auth, status: 400, message: "invalid path parameter userId"},
+		{name: "sessions: user id of 257 characters", method: "GET", path: hSessions + strings.Repeat("u", 257), header: auth, status: 400, message: "invalid path parameter userId"},
+		{name: "audit: before that is a range", method: "GET", path: hAudit + "?before=-", header: auth, status: 400, message: "invalid query parameter before"},
+		{name: "audit: before with an exclusive prefix", method: "GET", path: hAudit + "?before=(1-0", header: auth, status: 400, message: "invalid query parameter before"},
+		{name: "audit: before past 64 bits", method: "GET", path: hAudit + "?before=18446744073709551616-0", header: auth, status: 400, message: "invalid query parameter before"},
+		{name: "audit: before with a command", method: "GET", path: hAudit + "?before=1-0%20COUNT%201000000", header: auth, status: 400, message: "invalid query parameter before", marker: "COUNT"},
+		{name: "audit: limit past 200", method: "GET", path: hAudit + "?limit=201", header: auth, status: 400, message: "invalid query parameter limit"},
+		{name: "audit: limit negative", method: "GET", path: hAudit + "?limit=-1", header: auth, status: 400, message: "invalid query parameter limit"},
 	}
 }
 

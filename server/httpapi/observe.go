@@ -70,7 +70,7 @@ func (m *httpMetrics) observe(route, method string, status int, elapsed time.Dur
 // matched no route, so metrics cardinality cannot be driven by callers.
 func routeLabel(c echo.Context, isAdminRoute func(echo.Context) bool) string {
 	switch p := c.Path(); {
-	case isAdminRoute(c), p == "/healthz", p == "/readyz", p == "/metrics":
+	case isAdminRoute(c), p == "/healthz", p == "/readyz", p == "/metrics", p == "/ui", p == "/ui/*":
 		return p
 	}
 	return "unmatched"

@@ -12,9 +12,13 @@ import (
 
 	"github.com/threatwinds/aiadmin/clients/clocktest"
 	"github.com/threatwinds/aiadmin/clients/fleet"
+	"github.com/threatwinds/aiadmin/clients/runpod"
+	"github.com/threatwinds/aiadmin/clients/runpod/standin"
 	"github.com/threatwinds/aiadmin/gen/adminclient"
 	"github.com/threatwinds/aiadmin/server/httpapi"
+	"github.com/threatwinds/aiadmin/server/pods"
 	"github.com/threatwinds/aiadmin/server/pool"
+	"github.com/threatwinds/aiadmin/server/summary"
 )
 
 // TestContractDrainAndUndrain drives the drain operations through the
@@ -237,5 +241,144 @@ func TestContractAuditPaging(t *testing.T) {
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("%s: %d %s, want 400", q, resp.StatusCode, body)
 		}
+	}
+}
+
+// TestContractFleetSummary checks every figure of the summary against a
+// fleet built for it: pods by status and cost, idle pods, servers per
+// provider by health and drain, and the load; and that callers within the
+// pod cache's TTL share one computation.
+func TestContractFleetSummary(t *testing.T) {
+	clock := clocktest.New(time.Date(2026, 6, 25, 10, 0, 0, 0, time.UTC))
+	standIn := standin.NewServer(runpodKey,
+		standin.Pod{ID: "run1", Name: "aiapi-dev-vllm-a-1", DesiredStatus: "RUNNING", CostPerHr: 0.44, GPUCount: 1, MachineID: "m"},
+		standin.Pod{ID: "run2", Name: "aiapi-dev-vllm-a-2", DesiredStatus: "RUNNING", CostPerHr: 1.10, GPUCount: 1, MachineID: "m"},
+		standin.Pod{ID: "run3", Name: "aiapi-dev-sglang-b-1", DesiredStatus: "RUNNING", CostPerHr: 2.00, GPUCount: 2, MachineID: "m"},
+		standin.Pod{ID: "exit1", Name: "aiapi-dev-vllm-a-3", DesiredStatus: "EXITED", CostPerHr: 0.44, GPUCount: 1, MachineID: "m"},
+		standin.Pod{ID: "other1", Name: "someone-else-1", DesiredStatus: "RUNNING", CostPerHr: 9.99, GPUCount: 1, MachineID: "m"},
+	)
+	rp, err := runpod.New(runpod.Options{URL: standIn.Start(t), APIKey: runpodKey, Timeout: 10 * time.Second, Backoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := &lateServerList{}
+	var summarizer *summary.Summarizer
+	env := newEnv(t, func(o *envOptions) {
+		o.now = clock.Now
+		o.handlers = func(h *httpapi.Handlers, st *fleet.Store) {
+			catalog := pods.New(rp, st, pods.Options{Prefix: fleetPrefix, CacheTTL: 5 * time.Second, Now: clock.Now})
+			h.Pods = catalog
+			h.Servers = late
+			summarizer = summary.New(catalog, late, st, summary.Options{TTL: 5 * time.Second, Now: clock.Now})
+			h.Summary = summarizer
+		}
+	})
+	tables := pool.NewTables(poolClient(t, env.valkey.Addr()), env.store, pool.TablesOptions{ReloadInterval: time.Hour})
+	late.list.Store(pool.NewServerList(tables, env.store))
+	ctx := context.Background()
+	up, down := true, false
+	servers := []struct {
+		provider, url string
+		healthy       *bool
+		drained       bool
+	}{
+		{"vllm", podBackendURL("run1"), &up, false},
+		{"vllm", podBackendURL("run2"), &up, true},
+		{"vllm", "https://v-extra.example/v1", &down, false},
+		{"sglang", podBackendURL("run3"), nil, true},
+	}
+	for _, s := range servers {
+		if err := env.store.RegisterServer(ctx, s.provider, s.url, []string{"m"}); err != nil {
+			t.Fatal(err)
+		}
+		if s.healthy != nil {
+			if err := env.store.RecordHealth(ctx, s.url, fleet.ServerHealth{Healthy: s.healthy, LastCheckMs: clock.Now().UnixMilli()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if s.drained {
+			if err := env.store.Drain(ctx, s.url, "test"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// run1 served 20 minutes ago (idle), run2 a minute ago with 2 still in
+	// flight (busy), run3 never (idle); the extra server has 1 in flight.
+	start := func(url string, n int, finish bool) {
+		for range n {
+			l, err := env.store.StartRequest(ctx, url, "m")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if finish {
+				if err := env.store.FinishRequest(ctx, l); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	clock.Advance(-20 * time.Minute)
+	start(podBackendURL("run1"), 3, true)
+	clock.Advance(19 * time.Minute)
+	start(podBackendURL("run2"), 2, false)
+	start("https://v-extra.example/v1", 1, false)
+	clock.Advance(time.Minute)
+
+	get := func() adminclient.FleetSummary {
+		t.Helper()
+		resp, err := env.admin.GetFleetSummaryWithResponse(ctx)
+		if err != nil || resp.JSON200 == nil {
+			t.Fatalf("%v %d %s", err, resp.StatusCode(), resp.Body)
+		}
+		return *resp.JSON200
+	}
+	want := adminclient.FleetSummary{
+		Pods:      adminclient.PodCounts{Total: 4, ByStatus: map[string]int64{"RUNNING": 3, "EXITED": 1}},
+		CostPerHr: 0.44 + 1.10 + 2.00,
+		Idle:      adminclient.IdlePods{Pods: 2, CostPerHr: 0.44 + 2.00, IdleAfterMinutes: 15},
+		Providers: []adminclient.ProviderServers{
+			{Name: "vllm", Servers: 3, Healthy: 2, Unhealthy: 1, Draining: 1},
+			{Name: "sglang", Servers: 1, Healthy: 0, Unhealthy: 1, Draining: 1},
+			{Name: "speaches"},
+		},
+		Inflight:   3,
+		Requests5m: 3,
+	}
+	// A pod shows the drain of its backend URL, in the list and alone.
+	for id, want := range map[string]bool{"run1": false, "run2": true, "run3": true} {
+		resp, err := env.admin.GetPodWithResponse(ctx, id)
+		if err != nil || resp.JSON200 == nil || resp.JSON200.Draining != want {
+			t.Errorf("pod %s: %v %s, want draining %v", id, err, resp.Body, want)
+		}
+	}
+	if resp, err := env.admin.ListPodsWithResponse(ctx, nil); err != nil || resp.JSON200 == nil {
+		t.Fatalf("list: %v", err)
+	} else {
+		for _, p := range resp.JSON200.Pods {
+			if want := p.Id == "run2" || p.Id == "run3"; p.Draining != want {
+				t.Errorf("listed pod %s draining %v, want %v", p.Id, p.Draining, want)
+			}
+		}
+	}
+	approx := cmp.Comparer(func(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 })
+	if d := cmp.Diff(want, get(), approx); d != "" {
+		t.Errorf("summary (-want +got):\n%s", d)
+	}
+
+	// Within the TTL every caller gets the computed summary: a new request
+	// is not seen, and RunPod is not asked again.
+	lists := standIn.Calls(standin.OpMyself)
+	start(podBackendURL("run1"), 1, false)
+	clock.Advance(4 * time.Second)
+	if got := get(); got.Inflight != 3 {
+		t.Errorf("inflight within the TTL = %d, want the shared 3", got.Inflight)
+	}
+	clock.Advance(2 * time.Second)
+	got := get()
+	if got.Inflight != 4 || got.Idle.Pods != 1 {
+		t.Errorf("after the TTL: inflight %d, idle pods %d; want 4 and 1", got.Inflight, got.Idle.Pods)
+	}
+	if n := standIn.Calls(standin.OpMyself) - lists; n != 1 {
+		t.Errorf("%d RunPod lists for two summaries across one TTL, want 1", n)
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/threatwinds/aiadmin/clients/auth"
 	"github.com/threatwinds/aiadmin/gen/adminapi"
+	"github.com/threatwinds/aiadmin/server/dashboard"
 )
 
 // AdminPrefix is the path prefix of every admin operation.
@@ -48,7 +49,7 @@ type HTTPOptions struct {
 }
 
 // NewHTTPHandler builds the echo instance that serves the admin API,
-// /healthz, /readyz and /metrics.
+// /healthz, /readyz, /metrics and the operator dashboard at /ui/.
 func NewHTTPHandler(o HTTPOptions) (*echo.Echo, error) {
 	if o.Logger == nil || o.Authenticator == nil || o.API == nil {
 		return nil, errors.New("building http handler: logger, authenticator and api are required")
@@ -120,6 +121,7 @@ func NewHTTPHandler(o HTTPOptions) (*echo.Echo, error) {
 	e.GET("/readyz", readyz)
 	e.HEAD("/readyz", readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(o.Metrics, promhttp.HandlerOpts{})))
+	dashboard.Register(e)
 	return e, nil
 }
 

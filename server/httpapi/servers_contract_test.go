@@ -34,6 +34,10 @@ func (l *lateServerList) ListServers(ctx context.Context, offset, limit int64) (
 	return l.list.Load().ListServers(ctx, offset, limit)
 }
 
+func (l *lateServerList) Servers(ctx context.Context) ([]fleet.Server, error) {
+	return l.list.Load().Servers(ctx)
+}
+
 // poolCtx returns a context that ends with the test or after a minute.
 func poolCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -86,7 +86,7 @@ type Options struct {
 	TTL time.Duration
 	// MaxStale bounds how old a summary may be and still be served while
 	// one recomputation runs in the background; past it, callers wait for
-	// the computation. At most TTL (the default) serves no stale summary.
+	// the computation. Zero never serves a summary older than TTL.
 	MaxStale time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time

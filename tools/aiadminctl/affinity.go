@@ -9,8 +9,8 @@ import (
 )
 
 func newAffinityCmd(a *app) *cobra.Command {
-	cmd := groupCmd("affinity", "Session affinity of users to backend servers: metrics, clear")
-	cmd.AddCommand(newAffinityMetricsCmd(a), newAffinityClearCmd(a))
+	cmd := groupCmd("affinity", "Session affinity of users to backend servers: metrics, get, clear")
+	cmd.AddCommand(newAffinityMetricsCmd(a), newAffinityGetCmd(a), newAffinityClearCmd(a))
 	return cmd
 }
 
@@ -44,6 +44,38 @@ func newAffinityMetricsCmd(a *app) *cobra.Command {
 					}
 				},
 			}, m.Providers)
+		},
+	}
+}
+
+func newAffinityGetCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "get USER_ID",
+		Short: "Show a user's live sessions: which backend each model is pinned to",
+		Long: `Show a user's live session pins, by provider then model: the backend each
+of their sessions lands on and when the pin expires unless a request renews
+it. A user without any shows an empty table.`,
+		Example: `  aiadminctl affinity get usr_abc123
+  aiadminctl affinity get usr_abc123 -o json | jq -r '.sessions[].url'`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			us, err := c.GetUserSessions(cmd.Context(), args[0])
+			if err != nil {
+				return failed(err)
+			}
+			if a.output == "json" {
+				return a.printJSON(us)
+			}
+			return printTable(a, columns[aiadmin.Session]{
+				names: []string{"PROVIDER", "MODEL", "URL", "EXPIRES"},
+				cells: func(s aiadmin.Session) []string {
+					return []string{string(s.Provider), s.ModelId, s.Url, a.ago(s.ExpiresAt)}
+				},
+			}, us.Sessions)
 		},
 	}
 }

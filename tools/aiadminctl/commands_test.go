@@ -51,7 +51,7 @@ func TestPods(t *testing.T) {
 		t.Fatalf("pods list -o json: %+v", page)
 	}
 	table := ok(t, "pods", "list")
-	wantColumns(t, table, "NAME", "ID", "STATUS", "HEALTHY", "INFLIGHT", "LAST USE", "COST/HR")
+	wantColumns(t, table, "NAME", "ID", "STATUS", "HEALTHY", "DRAINING", "INFLIGHT", "LAST USE", "COST/HR")
 	if rows(table) != len(page.Pods) {
 		t.Errorf("the table has %d rows, the page %d pods", rows(table), len(page.Pods))
 	}
@@ -59,7 +59,11 @@ func TestPods(t *testing.T) {
 	if !regexp.MustCompile(`\d+[smhd] ago|never`).MatchString(table) || regexp.MustCompile(`\d{13}`).MatchString(table) {
 		t.Errorf("LAST USE is not relative:\n%s", table)
 	}
-	wantColumns(t, ok(t, "pods", "list", "-o", "wide"), "NAME", "ID", "STATUS", "HEALTHY", "INFLIGHT", "LAST USE", "COST/HR", "KIND", "MODELS")
+	wide := ok(t, "pods", "list", "-o", "wide")
+	wantColumns(t, wide, "NAME", "ID", "STATUS", "HEALTHY", "DRAINING", "INFLIGHT", "LAST USE", "COST/HR", "URL", "KIND", "MODELS")
+	if !strings.Contains(wide, page.Pods[0].Url) {
+		t.Errorf("pods list -o wide lacks the pod's URL %s:\n%s", page.Pods[0].Url, wide)
+	}
 
 	var all []aiadmin.Pod
 	decode(t, ok(t, "pods", "list", "--all", "-o", "json"), &all)
@@ -77,7 +81,10 @@ func TestPods(t *testing.T) {
 		t.Errorf("pods get %s gave pod %s", id, pod.Id)
 	}
 	get := ok(t, "pods", "get", id)
-	wantColumns(t, get, "NAME", "ID", "STATUS", "HEALTHY", "INFLIGHT", "LAST USE", "COST/HR", "STARTED")
+	wantColumns(t, get, "NAME", "ID", "STATUS", "HEALTHY", "DRAINING", "INFLIGHT", "LAST USE", "COST/HR", "STARTED")
+	if wide := ok(t, "pods", "get", id, "-o", "wide"); !strings.Contains(wide, pod.Url) {
+		t.Errorf("pods get -o wide lacks the pod's URL %s:\n%s", pod.Url, wide)
+	}
 	if !strings.Contains(get, id) || rows(get) != 1 {
 		t.Errorf("pods get table:\n%s", get)
 	}
@@ -99,11 +106,11 @@ func TestServers(t *testing.T) {
 		t.Fatalf("servers list --limit 5 -o json: %d servers of %d", len(page.Servers), page.Total)
 	}
 	table := ok(t, "servers", "list", "--limit", "5", "--page", "2")
-	wantColumns(t, table, "PROVIDER", "URL", "HEALTHY", "FAILURES", "LAST CHECK")
+	wantColumns(t, table, "PROVIDER", "URL", "HEALTHY", "DRAINING", "FAILURES", "LAST CHECK")
 	if rows(table) != 5 || !regexp.MustCompile(`\d+[smhd] ago|never`).MatchString(table) {
 		t.Errorf("servers list page 2:\n%s", table)
 	}
-	wantColumns(t, ok(t, "servers", "list", "-o", "wide"), "PROVIDER", "URL", "HEALTHY", "FAILURES", "LAST CHECK", "SUCCESSES", "LAST FAILURE", "MODELS")
+	wantColumns(t, ok(t, "servers", "list", "-o", "wide"), "PROVIDER", "URL", "HEALTHY", "DRAINING", "FAILURES", "LAST CHECK", "SUCCESSES", "LAST FAILURE", "MODELS", "DRAIN REASON")
 	var all []aiadmin.Server
 	decode(t, ok(t, "servers", "list", "--all", "-o", "json"), &all)
 	if int64(len(all)) != page.Total {
@@ -187,6 +194,32 @@ func TestDemand(t *testing.T) {
 	}
 }
 
+func TestDemandOfAPodIDIsTheDemandOfItsURL(t *testing.T) {
+	var pods aiadmin.PodList
+	decode(t, ok(t, "pods", "list", "--limit", "100", "-o", "json"), &pods)
+	var pod aiadmin.Pod
+	for _, p := range pods.Pods {
+		if p.Healthy != nil {
+			pod = p
+			break
+		}
+	}
+	if pod.Id == "" {
+		t.Fatalf("no demo pod is in a server pool: %+v", pods.Pods)
+	}
+	var detail aiadmin.PodDetail
+	decode(t, ok(t, "pods", "get", pod.Id, "-o", "json"), &detail)
+	var byID, byURL aiadmin.PodDemand
+	decode(t, ok(t, "demand", "get", pod.Id, "-o", "json"), &byID)
+	decode(t, ok(t, "demand", "get", detail.Url, "-o", "json"), &byURL)
+	if byID.Url != detail.Url || byURL.Url != detail.Url {
+		t.Errorf("demand get %s is of %s, demand get of the URL pods get shows is of %s; want both %s", pod.Id, byID.Url, byURL.Url, detail.Url)
+	}
+	if table := ok(t, "demand", "get", pod.Id); !strings.Contains(table, detail.Url) {
+		t.Errorf("demand get %s table lacks the pod's URL %s:\n%s", pod.Id, detail.Url, table)
+	}
+}
+
 func TestCompletionAndHelp(t *testing.T) {
 	for _, shell := range []string{"bash", "zsh", "fish"} {
 		if out := ok(t, "completion", shell); !strings.Contains(out, "aiadminctl") || len(out) < 500 {
@@ -202,6 +235,7 @@ func TestCompletionAndHelp(t *testing.T) {
 	help := ok(t, "--help")
 	for _, want := range []string{"Exit codes:", "0  success", "2  usage error", "3  authentication or permission refused (401, 403)",
 		"4  not found (404)", "5  any other refusal", "6  server or upstream failure", "7  the server could not be reached",
+		"8  pods cycle: a wait timed out (the pod is left drained)", "130  pods cycle: interrupted",
 		"AIADMIN_URL", "AIADMIN_TOKEN", "AIADMIN_API_KEY", "AIADMIN_API_SECRET", "Prefer the variables"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("--help lacks %q", want)

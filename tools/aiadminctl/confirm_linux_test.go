@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/threatwinds/aiadmin/clients/aiadmin"
 )
 
 // openPTY opens a pseudo-terminal pair: what is written to the controller
@@ -79,6 +81,23 @@ func TestDestructiveActionsAskOnATerminal(t *testing.T) {
 	}
 	if r.stdout != "" {
 		t.Errorf("answering n printed %q", r.stdout)
+	}
+
+	r = typed(t, "n", "pods", "cycle", "abc123")
+	if r.code != 2 || !strings.Contains(r.stderr, "Cycle pod abc123? Its URL is drained, the pod restarted once idle, and undrained once healthy. [y/N] ") || !strings.Contains(r.stderr, "not confirmed: nothing was done") {
+		t.Errorf("answering n to pods cycle: exit %d, stderr %q", r.code, r.stderr)
+	}
+
+	var page aiadmin.ServerList
+	decode(t, ok(t, "servers", "list", "--limit", "1", "-o", "json"), &page)
+	url := page.Servers[0].Url
+	r = typed(t, "yes", "servers", "drain", url)
+	if r.code != 0 || !strings.HasPrefix(r.stderr, "Drain server "+url+"? It keeps its requests but gets no new sessions until undrained. [y/N] ") || !strings.Contains(r.stdout, "draining") {
+		t.Errorf("answering yes to servers drain: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	r = typed(t, "y", "servers", "undrain", url)
+	if r.code != 0 || !strings.HasPrefix(r.stderr, "Undrain server "+url+"? It gets new sessions again. [y/N] ") || !strings.Contains(r.stdout, "not draining") {
+		t.Errorf("answering y to servers undrain: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 
 	// --yes needs no terminal answer.

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -17,21 +18,35 @@ func newDemandCmd(a *app) *cobra.Command {
 
 func newDemandGetCmd(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use:   "get POD_URL",
-		Short: "Show a backend URL's requests in flight, last use and per-model rates",
+		Use:   "get POD_URL|POD_ID",
+		Short: "Show a backend's requests in flight, last use and per-model rates",
 		Long: `Show the demand of one backend: requests in flight, last use and, per model,
 requests in flight and over the last 5 minutes. Give the backend URL as it
-is registered (an absolute http or https URL; aiadminctl encodes it).`,
-		Example: "  aiadminctl demand get https://inzk6tzuz833h5.proxy.runpod.net/v1",
-		Args:    cobra.ExactArgs(1),
+is registered (an absolute http or https URL; aiadminctl encodes it), or a
+pod id, whose URL pods get shows: aiadminctl reads the pod first and asks
+for the demand of its URL.`,
+		Example: `  aiadminctl demand get https://inzk6tzuz833h5.proxy.runpod.net/v1
+  aiadminctl demand get inzk6tzuz833h5`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: a.completePodIDs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			target := args[0]
-			if u, err := url.Parse(target); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return usagef("%q is not an absolute http(s) URL", target)
+			isURL := strings.Contains(target, "://")
+			if u, err := url.Parse(target); isURL && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+				return usagef("%q is not an absolute http(s) URL (give one, or a pod id)", target)
 			}
 			c, err := a.client()
 			if err != nil {
 				return err
+			}
+			if !isURL {
+				// A pod id: the demand is kept per backend URL, which the
+				// pod's detail gives.
+				p, err := c.GetPod(cmd.Context(), target)
+				if err != nil {
+					return failed(err)
+				}
+				target = p.Url
 			}
 			d, err := c.GetPodDemand(cmd.Context(), target)
 			if err != nil {

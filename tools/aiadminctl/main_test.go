@@ -14,8 +14,8 @@ import (
 // The binaries under test and the demo server every test shares. The tests
 // run aiadminctl as a subprocess, as a shell or a script would.
 var (
-	ctlBin, serverBin, workDir string
-	demo                       *aiadmintest.Server
+	ctlBin, serverBin, standinBin, workDir string
+	demo                                   *aiadmintest.Server
 )
 
 func TestMain(m *testing.M) {
@@ -37,6 +37,9 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	if serverBin, err = aiadmintest.Build(workDir, "./server/cmd/aiadmin"); err != nil {
+		return 0, err
+	}
+	if standinBin, err = aiadmintest.Build(workDir, "./tools/runpod-standin"); err != nil {
 		return 0, err
 	}
 	if demo, err = aiadmintest.StartServer(serverBin, workDir, aiadmintest.NewCredentials()); err != nil {

@@ -27,6 +27,15 @@ func (a *app) printJSON(v any) error {
 	return nil
 }
 
+// printJSONLine writes v as JSON on one line, for output that streams one
+// document per event.
+func (a *app) printJSONLine(v any) error {
+	if err := json.NewEncoder(a.stdout).Encode(v); err != nil {
+		return fmt.Errorf("%w: writing the output: %v", errOther, err)
+	}
+	return nil
+}
+
 // columns describe a table: the default columns, the columns -o wide adds
 // after them, and a row's cells for both, in that order.
 type columns[T any] struct {

@@ -13,21 +13,21 @@ import (
 )
 
 func newPodsCmd(a *app) *cobra.Command {
-	cmd := groupCmd("pods", "Inference pods on RunPod: list, get, restart")
-	cmd.AddCommand(newPodsListCmd(a), newPodsGetCmd(a), newPodsRestartCmd(a))
+	cmd := groupCmd("pods", "Inference pods on RunPod: list, get, restart, cycle")
+	cmd.AddCommand(newPodsListCmd(a), newPodsGetCmd(a), newPodsRestartCmd(a), newPodsCycleCmd(a))
 	return cmd
 }
 
 // podColumns are the columns of pods list and pods get.
 func podColumns(a *app) columns[aiadmin.Pod] {
 	return columns[aiadmin.Pod]{
-		names: []string{"NAME", "ID", "STATUS", "HEALTHY", "INFLIGHT", "LAST USE", "COST/HR"},
-		wide:  []string{"KIND", "MODELS", "GPU", "LOCATION", "STATUS CHANGED", "IDLE"},
+		names: []string{"NAME", "ID", "STATUS", "HEALTHY", "DRAINING", "INFLIGHT", "LAST USE", "COST/HR"},
+		wide:  []string{"URL", "KIND", "MODELS", "GPU", "LOCATION", "STATUS CHANGED", "IDLE"},
 		cells: func(p aiadmin.Pod) []string {
 			return []string{
-				p.Name, p.Id, p.DesiredStatus, yesNo(p.Healthy), fmt.Sprint(p.Inflight),
+				p.Name, p.Id, p.DesiredStatus, yesNo(p.Healthy), draining(p), fmt.Sprint(p.Inflight),
 				a.agoMillis(p.LastUseMs), fmt.Sprintf("$%.2f", p.CostPerHr),
-				p.Kind, strings.Join(p.Models, ","), p.GpuTypeId, p.Location,
+				p.Url, p.Kind, strings.Join(p.Models, ","), p.GpuTypeId, p.Location,
 				a.agoRFC3339(p.LastStatusChange), idle(p.LastUseMs, p.IdleSeconds),
 			}
 		},
@@ -105,8 +105,17 @@ func podOf(d aiadmin.PodDetail) aiadmin.Pod {
 		Id: d.Id, Name: d.Name, DesiredStatus: d.DesiredStatus, Kind: d.Kind, Models: d.Models,
 		Healthy: d.Healthy, Inflight: d.Inflight, LastUseMs: d.LastUseMs, IdleSeconds: d.IdleSeconds,
 		LastStatusChange: d.LastStatusChange, CostPerHr: d.CostPerHr, DataCenterId: d.DataCenterId,
-		Location: d.Location, GpuTypeId: d.GpuTypeId,
+		Location: d.Location, GpuTypeId: d.GpuTypeId, Url: d.Url, Draining: d.Draining,
 	}
+}
+
+// draining shows whether a pod's URL is drained; "-" for a pod in no server
+// pool, which nothing routes to anyway.
+func draining(p aiadmin.Pod) string {
+	if p.Healthy == nil && !p.Draining {
+		return "-"
+	}
+	return yesNo(&p.Draining)
 }
 
 func newPodsRestartCmd(a *app) *cobra.Command {

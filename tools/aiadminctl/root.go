@@ -24,11 +24,17 @@ const (
 	exitRefused     = 5
 	exitServer      = 6
 	exitUnreachable = 7
+	// exitTimeout: a wait of pods cycle timed out; the pod is left drained.
+	exitTimeout = 8
+	// exitInterrupted: pods cycle was interrupted by a signal (128 + SIGINT,
+	// as a shell reports a command Ctrl-C ended); the pod is left drained.
+	exitInterrupted = 130
 )
 
-const rootLong = `aiadminctl operates an aiadmin deployment: pods, the server pool, session
-affinity, the model registry and per-pod demand. It also checks a deployment
-against the API contract built into it (aiadminctl contract).
+const rootLong = `aiadminctl operates an aiadmin deployment: pods, the server pool and its
+drains, session affinity, the model registry, per-pod demand, the audit
+trail and the fleet summary. It also checks a deployment against the API
+contract built into it (aiadminctl contract).
 
 Server and credentials come from flags or the environment; a flag wins:
   --server      AIADMIN_URL         base URL, scheme and host (default http://127.0.0.1:8080)
@@ -50,6 +56,8 @@ Exit codes:
   5  any other refusal of the request (other 4xx)
   6  server or upstream failure (5xx), or an answer outside the contract
   7  the server could not be reached
+  8  pods cycle: a wait timed out (the pod is left drained)
+  130  pods cycle: interrupted by Ctrl-C or SIGTERM (the pod is left drained)
 On failure, one line on standard error gives the message, the detail and
 the error id the server logged.`
 
@@ -120,6 +128,8 @@ func newRootCmd(a *app) *cobra.Command {
 		newAffinityCmd(a),
 		newRegistryCmd(a),
 		newDemandCmd(a),
+		newAuditCmd(a),
+		newFleetCmd(a),
 		newContractCmd(a),
 	)
 	return root
@@ -187,7 +197,10 @@ func execute(a *app, args []string) int {
 	code := exitCode(err)
 	msg := err.Error()
 	var ae *aiadmin.APIError
+	var cs *cycleStop
 	switch {
+	case errors.As(err, &cs):
+		// Its message already holds the cause's, and says what was left.
 	case errors.As(err, &ae):
 		msg = strings.TrimPrefix(ae.Error(), "aiadmin: ")
 	case code == exitUsage:
@@ -204,7 +217,14 @@ func exitCode(err error) int {
 	var ue *usageError
 	var re *requestError
 	var ae *aiadmin.APIError
+	var cs *cycleStop
 	switch {
+	case errors.As(err, &cs):
+		if cs.code != 0 {
+			return cs.code
+		}
+		// Otherwise the request that failed decides, as for any command.
+		return exitCode(failed(cs.cause))
 	case errors.As(err, &ue):
 		return exitUsage
 	case errors.As(err, &ae):

@@ -4,6 +4,12 @@
 //	RUNPOD_API_KEY=dev-key runpod-standin -addr 127.0.0.1:8089 -pods 8 -prefix aiapi-dev
 //
 // then point the admin API at http://127.0.0.1:8089/graphql with that key.
+//
+// -fail OP=STATUS makes every call of the GraphQL operation OP (pod,
+// podStop, podResume, podBidResume or myself) answer the HTTP status, so
+// that a client's handling of a RunPod failure can be seen end to end; for
+// example -fail podStop=500 makes every pod restart fail at its stop. The
+// flag may be repeated.
 package main
 
 import (
@@ -16,6 +22,9 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -28,6 +37,28 @@ type config struct {
 	apiKey string
 	pods   int
 	prefix string
+	// fail maps an operation to the HTTP status every call of it answers.
+	fail map[string]int
+}
+
+// faultOps are the operations -fail accepts.
+var faultOps = []string{standin.OpMyself, standin.OpPod, standin.OpPodStop, standin.OpPodResume, standin.OpPodBidResume}
+
+// parseFail reads one -fail OP=STATUS into fail.
+func parseFail(fail map[string]int, v string) error {
+	op, status, ok := strings.Cut(v, "=")
+	if !ok {
+		return fmt.Errorf("want OP=STATUS, got %q", v)
+	}
+	if !slices.Contains(faultOps, op) {
+		return fmt.Errorf("unknown operation %q: use one of %s", op, strings.Join(faultOps, ", "))
+	}
+	n, err := strconv.Atoi(status)
+	if err != nil || n < 400 || n > 599 {
+		return fmt.Errorf("status %q: want an HTTP error status from 400 to 599", status)
+	}
+	fail[op] = n
+	return nil
 }
 
 func main() {
@@ -42,6 +73,10 @@ func run() error {
 	flag.StringVar(&cfg.addr, "addr", "127.0.0.1:8089", "loopback `host:port` to serve on")
 	flag.IntVar(&cfg.pods, "pods", 8, "number of fleet pods, besides two pods outside the fleet")
 	flag.StringVar(&cfg.prefix, "prefix", "aiapi-dev", "name prefix of the fleet pods")
+	cfg.fail = map[string]int{}
+	flag.Func("fail", "`OP=STATUS`: every call of the operation OP answers the HTTP status (repeatable)", func(v string) error {
+		return parseFail(cfg.fail, v)
+	})
 	flag.Parse()
 	// The key comes from the environment so it stays out of process lists.
 	cfg.apiKey = os.Getenv("RUNPOD_API_KEY")
@@ -53,6 +88,10 @@ func run() error {
 	defer stop()
 
 	srv := standin.NewServer(cfg.apiKey, standin.DemoPods(cfg.pods, cfg.prefix)...)
+	for op, status := range cfg.fail {
+		srv.FaultNext(op, -1, standin.Fault{Status: status})
+		log.Printf("every %s call answers %d", op, status)
+	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err

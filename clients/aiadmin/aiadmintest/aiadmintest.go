@@ -207,8 +207,9 @@ type Standin struct {
 }
 
 // StartStandin runs the RunPod stand-in binary bin (tools/runpod-standin)
-// with pods fleet pods named with prefix, on a free loopback port.
-func StartStandin(bin string, pods int, prefix string) (*Standin, error) {
+// with pods fleet pods named with prefix, on a free loopback port, with
+// extra flags (such as "-fail", "podStop=500").
+func StartStandin(bin string, pods int, prefix string, flags ...string) (*Standin, error) {
 	key := "rp_" + randomHex(12)
 	var lastErr error
 	for range 3 {
@@ -216,7 +217,7 @@ func StartStandin(bin string, pods int, prefix string) (*Standin, error) {
 		if err != nil {
 			return nil, err
 		}
-		args := []string{"-addr", addr, "-pods", fmt.Sprint(pods), "-prefix", prefix}
+		args := append([]string{"-addr", addr, "-pods", fmt.Sprint(pods), "-prefix", prefix}, flags...)
 		p, err := start(bin, args, []string{"RUNPOD_API_KEY=" + key})
 		if err != nil {
 			return nil, err

@@ -335,6 +335,14 @@ func TestBinary(t *testing.T) {
 		defer func() { _ = cmd.Process.Kill() }()
 		waitHealthy(t, addr, &stderr)
 		token := printedToken(t, stdout.String())
+		if want := "Dashboard: http://" + addr + "/ui/"; !strings.Contains(stdout.String(), want) {
+			t.Errorf("the banner does not give the dashboard's address %q:\n%s", want, stdout.String())
+		}
+		if resp, err := http.Get("http://" + addr + "/ui/"); err != nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("the dashboard is not served: %v %v", err, resp)
+		} else {
+			resp.Body.Close()
+		}
 
 		tr := &contracttest.Transport{Spec: contracttest.Spec(t)}
 		client, err := adminclient.NewClientWithResponses("http://"+addr,
