@@ -72,6 +72,7 @@ type Client struct {
 	hc         *http.Client
 	maxRetries int
 	backoff    time.Duration
+	times      timeMemo
 }
 
 // New builds a Client from opts, filling in defaults. It fails when the API
@@ -136,7 +137,7 @@ func (c *Client) ListPods(ctx context.Context) ([]Pod, error) {
 	pods := make([]Pod, 0, len(data.Myself.Pods))
 	for _, w := range data.Myself.Pods {
 		if w != nil {
-			pods = append(pods, w.pod())
+			pods = append(pods, w.pod(&c.times))
 		}
 	}
 	return pods, nil
@@ -155,7 +156,7 @@ func (c *Client) GetPod(ctx context.Context, id string) (Pod, error) {
 	if data.Pod == nil {
 		return Pod{}, fmt.Errorf("runpod: %s: %w", c.redact(what), ErrPodNotFound)
 	}
-	return data.Pod.pod(), nil
+	return data.Pod.pod(&c.times), nil
 }
 
 // StopPod asks RunPod to stop the pod, keeping its disk. It is never retried:
