@@ -36,8 +36,10 @@ type memoryRunPod struct {
 	byID map[string]runpod.Pod
 }
 
+// ListPods answers the list read at start.
 func (m *memoryRunPod) ListPods(context.Context) ([]runpod.Pod, error) { return m.list, nil }
 
+// GetPod answers a pod of the list read at start.
 func (m *memoryRunPod) GetPod(_ context.Context, id string) (runpod.Pod, error) {
 	if p, ok := m.byID[id]; ok {
 		return p, nil
@@ -45,10 +47,16 @@ func (m *memoryRunPod) GetPod(_ context.Context, id string) (runpod.Pod, error) 
 	return runpod.Pod{}, runpod.ErrPodNotFound
 }
 
+// errReadOnly answers every change: the baseline only reads.
 var errReadOnly = errors.New("the baseline never changes a pod")
 
-func (m *memoryRunPod) StopPod(context.Context, string) error        { return errReadOnly }
+// StopPod refuses: the baseline only reads.
+func (m *memoryRunPod) StopPod(context.Context, string) error { return errReadOnly }
+
+// ResumePod refuses: the baseline only reads.
 func (m *memoryRunPod) ResumePod(context.Context, string, int) error { return errReadOnly }
+
+// BidResumePod refuses: the baseline only reads.
 func (m *memoryRunPod) BidResumePod(context.Context, string, int, float64) error {
 	return errReadOnly
 }

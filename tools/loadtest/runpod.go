@@ -25,6 +25,8 @@ type unchangingRunPod struct {
 	lists map[string][]byte
 }
 
+// ServeHTTP answers a list from memory once it has been rendered, and
+// passes every other call to the stand-in.
 func (u *unchangingRunPod) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
@@ -64,14 +66,17 @@ type recorded struct {
 	body   bytes.Buffer
 }
 
+// Header is the answer's header.
 func (r *recorded) Header() http.Header { return r.header }
 
+// WriteHeader keeps the first status.
 func (r *recorded) WriteHeader(code int) {
 	if r.code == 0 {
 		r.code = code
 	}
 }
 
+// Write keeps the body.
 func (r *recorded) Write(p []byte) (int, error) {
 	r.WriteHeader(http.StatusOK)
 	return r.body.Write(p)
