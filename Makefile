@@ -19,7 +19,7 @@ DOMAIN_PKGS := ./server/pods ./server/pool ./server/summary ./server/demo ./clie
 # ("dev" outside a git checkout); a plain go build prints dev too.
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all deps generate check-generate check-deps build run contract test test-short lint bench faults faults-short fuzz screenshots clean
+.PHONY: all deps generate check-generate check-deps build run contract test test-short lint bench bench-http bench-http-short faults faults-short fuzz screenshots clean
 
 all: build
 
@@ -140,6 +140,21 @@ faults: deps build
 faults-short: deps build
 	$(GO) build -o bin/faults ./tools/faults
 	./bin/faults -short -aiadmin $(BIN) $(FAULTS_ARGS)
+
+## bench-http: measure aiadmin under closed-loop load against its baselines
+## (tools/loadtest, about ten minutes) and write the table into
+## tools/loadtest/BENCHMARKS.md. LOADTEST_ARGS adds flags (-only pods, ...).
+LOADTEST  := bin/loadtest
+LOADTEST_ARGS ?=
+bench-http: build
+	$(GO) build -o $(LOADTEST) ./tools/loadtest
+	./$(LOADTEST) -aiadmin $(BIN) -markdown tools/loadtest/BENCHMARKS.md $(LOADTEST_ARGS)
+
+## bench-http-short: the same in a few seconds per operation, for CI; it
+## fails only when a request fails, not on a missed target.
+bench-http-short: build
+	$(GO) build -o $(LOADTEST) ./tools/loadtest
+	./$(LOADTEST) -aiadmin $(BIN) -short $(LOADTEST_ARGS)
 
 ## fuzz: run every fuzz target for FUZZTIME (executions; -timeout still bounds each run).
 fuzz:

@@ -38,7 +38,7 @@ func mediaExamples(where string, media *openapi3.MediaType, response bool) []exa
 }
 
 // collectExamples walks every operation's parameters, request body and
-// responses, and lists every example they give.
+// responses (their headers too), and lists every example they give.
 func collectExamples(doc *openapi3.T) []example {
 	var out []example
 	for _, o := range operations(doc) {
@@ -62,6 +62,12 @@ func collectExamples(doc *openapi3.T) []example {
 		}
 		responses := o.op.Responses.Map()
 		for _, status := range slices.Sorted(maps.Keys(responses)) {
+			headers := responses[status].Value.Headers
+			for _, name := range slices.Sorted(maps.Keys(headers)) {
+				if h := headers[name].Value; h.Example != nil {
+					out = append(out, example{where: fmt.Sprintf("%s response %s header %s example", o.name, status, name), schema: h.Schema, value: h.Example, response: true})
+				}
+			}
 			content := responses[status].Value.Content
 			for _, mt := range slices.Sorted(maps.Keys(content)) {
 				out = append(out, mediaExamples(fmt.Sprintf("%s response %s %s", o.name, status, mt), content[mt], true)...)

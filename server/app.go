@@ -39,6 +39,9 @@ type App struct {
 	http    *http.Server
 	ln      net.Listener
 	closers []func()
+	// debug serves pprof on debugLn when --debug-listen is given.
+	debug   *http.Server
+	debugLn net.Listener
 	// workers run beside the HTTP server until Run's context ends.
 	workers []func(ctx context.Context) error
 	// Store is the fleet state this replica reads and writes.
@@ -114,10 +117,10 @@ func NewApp(ctx context.Context, cfg Config, log *zap.Logger) (_ *App, err error
 	servers := pool.NewServerList(tables, a.Store)
 	summarizer := summary.New(podSource, servers, a.Store, summary.Options{
 		IdleAfter: cfg.IdleAfter, TTL: cfg.PodCacheTTL,
-		// A summary up to a minute old is served while a fresh one is
-		// computed, so callers never wait for a large fleet's computation
-		// at every expiry.
-		MaxStale: time.Minute,
+		// A summary up to --pod-cache-max-stale old is served while a fresh
+		// one is computed, so callers never wait for a large fleet's
+		// computation at every expiry.
+		MaxStale: cfg.PodCacheMaxStale,
 	})
 	a.closers = append(a.closers, summarizer.Close)
 	h := &httpapi.Handlers{
@@ -154,6 +157,15 @@ func NewApp(ctx context.Context, cfg Config, log *zap.Logger) (_ *App, err error
 	a.ln, err = net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("--listen: %w", err)
+	}
+	if cfg.DebugListen != "" {
+		if a.debug, a.debugLn, err = debugServer(cfg.DebugListen, log); err != nil {
+			_ = a.ln.Close()
+			return nil, err
+		}
+		// Close ends Serve; the listener is closed too in case Run never
+		// served it.
+		a.closers = append(a.closers, func() { _ = a.debug.Close(); _ = a.debugLn.Close() })
 	}
 	a.http = &http.Server{
 		Handler:           e,
@@ -203,7 +215,7 @@ func (a *App) pods(cfg Config) (*pods.Catalog, error) {
 		return nil, fmt.Errorf("--runpod-api-key / --runpod-url: %w", err)
 	}
 	c := pods.New(rp, a.Store, pods.Options{
-		Prefix: cfg.PodPrefix, URLTemplate: cfg.PodURLTemplate, CacheTTL: cfg.PodCacheTTL,
+		Prefix: cfg.PodPrefix, URLTemplate: cfg.PodURLTemplate, CacheTTL: cfg.PodCacheTTL, MaxStale: cfg.PodCacheMaxStale,
 		// Restarts of one pod are serialised across replicas by a lease in the
 		// shared Valkey, held for the read, stop and resume calls with a margin.
 		RestartLocker:   a.Store,
@@ -326,6 +338,10 @@ func (a *App) Run(ctx context.Context) error {
 		}()
 	}
 
+	if a.debug != nil {
+		go func() { _ = a.debug.Serve(a.debugLn) }()
+		a.log.Info("serving pprof", zap.String("debug_addr", a.DebugAddr()))
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- a.http.Serve(a.ln) }()
 	a.log.Info("serving", zap.String("addr", a.Addr()), zap.String("dashboard", "http://"+a.Addr()+dashboard.Path))

@@ -27,6 +27,11 @@ type Config struct {
 	Listen          string        `group:"server" default:"127.0.0.1:8080" placeholder:"HOST:PORT" help:"address to serve on; port 0 picks a free one"`
 	LogLevel        zapcore.Level `group:"server" default:"info" placeholder:"LEVEL" help:"log level: debug, info, warn or error"`
 	ShutdownTimeout time.Duration `group:"server" default:"15s" help:"how long in-flight requests may take to finish on shutdown"`
+	// DebugListen serves net/http/pprof, and nothing else, on a listener of
+	// its own; off when empty, and refused off loopback unless
+	// DebugListenPublic says so: profiles reveal the process's internals.
+	DebugListen       string `group:"server" placeholder:"HOST:PORT" help:"serve net/http/pprof, and nothing else, on this address; empty is off; loopback only unless --debug-listen-public"`
+	DebugListenPublic bool   `group:"server" help:"allow --debug-listen on an address other than loopback"`
 	// Demo is the --demo switch, true only without --valkey once parsed.
 	Demo bool `group:"server" default:"true" help:"with the embedded store, load a living demo fleet (give a value with =, as --demo=false)"`
 
@@ -58,7 +63,10 @@ type Config struct {
 	RunPodTimeout  time.Duration `name:"runpod-timeout" group:"runpod" default:"10s" help:"timeout of one RunPod call"`
 	PodPrefix      string        `group:"runpod" help:"name prefix selecting the fleet's pods; empty selects all"`
 	PodURLTemplate string        `name:"pod-url-template" group:"runpod" default:"https://{id}.proxy.runpod.net/v1" placeholder:"URL" help:"backend URL of a pod; {id} is the pod id"`
-	PodCacheTTL    time.Duration `name:"pod-cache-ttl" group:"runpod" default:"5s" help:"how long the pod list is cached"`
+	PodCacheTTL    time.Duration `name:"pod-cache-ttl" group:"runpod" default:"5s" help:"how long the pod list, and each pod's read, is served before RunPod is read again"`
+	// PodCacheMaxStale bounds how old a pod list may be and still be served
+	// while it is refreshed in the background or RunPod fails.
+	PodCacheMaxStale time.Duration `name:"pod-cache-max-stale" group:"runpod" default:"60s" help:"how old RunPod's facts may be and still be served, with x-data-age, while a refresh runs or RunPod fails; at least --pod-cache-ttl"`
 	// IdleAfter is how long a running pod goes without a request before the
 	// fleet summary counts it idle.
 	IdleAfter time.Duration `name:"idle-after" group:"runpod" default:"15m" min:"1m" help:"how long a running pod goes without a request before the fleet summary counts it idle"`
@@ -191,6 +199,16 @@ func (c *Config) finish(flags []*kong.Flag, given map[string]bool) []error {
 	if !validHostPort(c.Listen, true) {
 		bad("listen", "must be host:port with a port from 0 to 65535, got %q", c.Listen)
 	}
+	if c.DebugListen != "" {
+		switch {
+		case !validHostPort(c.DebugListen, true):
+			bad("debug-listen", "must be host:port with a port from 0 to 65535, got %q", c.DebugListen)
+		case !c.DebugListenPublic && !loopbackHost(c.DebugListen):
+			bad("debug-listen", "%q is not a loopback address; profiles reveal the process's internals: give --debug-listen-public to serve them there", c.DebugListen)
+		}
+	} else if c.DebugListenPublic {
+		bad("debug-listen-public", "needs --debug-listen")
+	}
 	addrs := c.Valkey
 	c.Valkey = nil
 	for _, a := range addrs {
@@ -253,6 +271,9 @@ func (c *Config) finish(flags []*kong.Flag, given map[string]bool) []error {
 	if !strings.HasPrefix(c.ProbePath, "/") {
 		bad("probe-path", "must start with /, got %q", c.ProbePath)
 	}
+	if c.PodCacheMaxStale < c.PodCacheTTL {
+		bad("pod-cache-max-stale", "must be at least --pod-cache-ttl (%s), got %s", c.PodCacheTTL, c.PodCacheMaxStale)
+	}
 	if c.ProbeTimeout > c.ProbeInterval {
 		bad("probe-timeout", "must not exceed --probe-interval")
 	}
@@ -297,6 +318,20 @@ func parseProxy(s string) (netip.Prefix, error) {
 func httpURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// loopbackHost reports whether addr's host is a loopback address or
+// "localhost"; an empty host listens on every interface, so it is not.
+func loopbackHost(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // validHostPort reports whether addr is host:port with a numeric port in

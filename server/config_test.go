@@ -21,9 +21,9 @@ func TestParseConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := []any{c.Listen, len(c.Valkey), c.Demo, c.AuthMode, c.AffinityTTL, c.RequestLease, c.RunPodTimeout,
-		c.PodURLTemplate, c.PodCacheTTL, c.ProbeInterval, c.UnhealthyAfter, c.HealthyAfter}
+		c.PodURLTemplate, c.PodCacheTTL, c.PodCacheMaxStale, c.ProbeInterval, c.UnhealthyAfter, c.HealthyAfter}
 	want := []any{"127.0.0.1:8080", 0, true, "file", 30 * time.Minute, 10 * time.Minute, 10 * time.Second,
-		"https://{id}.proxy.runpod.net/v1", 5 * time.Second, 10 * time.Second, 3, 2}
+		"https://{id}.proxy.runpod.net/v1", 5 * time.Second, 60 * time.Second, 10 * time.Second, 3, 2}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("defaults (-want +got):\n%s", d)
 	}
@@ -108,6 +108,13 @@ func TestParseConfigNamesTheSettingAtFault(t *testing.T) {
 		{[]string{"--audit-stream-len=-5"}, nil, "--audit-stream-len"},
 		{[]string{"--probe-path", "models"}, nil, "--probe-path"},
 		{[]string{"--probe-timeout", "30s"}, nil, "--probe-timeout"},
+		{[]string{"--pod-cache-ttl", "2m"}, nil, "--pod-cache-max-stale"},
+		{[]string{"--debug-listen", "0.0.0.0:6060"}, nil, "--debug-listen"},
+		{[]string{"--debug-listen", ":6060"}, nil, "--debug-listen"},
+		{[]string{"--debug-listen", "10.1.2.3:6060"}, nil, "--debug-listen"},
+		{[]string{"--debug-listen", "127.0.0.1"}, nil, "--debug-listen"},
+		{[]string{"--debug-listen-public"}, nil, "--debug-listen-public"},
+		{[]string{"--pod-cache-max-stale", "0s"}, nil, "--pod-cache-max-stale"},
 		{[]string{"--probe-interval", "soon"}, nil, "--probe-interval"},
 		{[]string{"--valkey-tls"}, nil, "--valkey-tls"},
 		{[]string{"--auth-mode", "file"}, nil, "--auth-file"},
@@ -250,7 +257,7 @@ func TestHelpListsEveryFlagWithItsVariable(t *testing.T) {
 	if len(flags) < 30 {
 		t.Fatalf("only %d flags in -h:\n%s", len(flags), help)
 	}
-	switches := map[string]bool{"demo": true, "valkey-tls": true, "version": true}
+	switches := map[string]bool{"demo": true, "valkey-tls": true, "debug-listen-public": true, "version": true}
 	for _, f := range flags {
 		name, typ := f[1], f[2]
 		if (typ == "") != switches[name] {
@@ -289,5 +296,27 @@ func TestParseConfigValkeyTLS(t *testing.T) {
 		if c.ValkeyTLS != tc.want {
 			t.Errorf("%v %v: ValkeyTLS = %v, want %v", tc.args, tc.env, c.ValkeyTLS, tc.want)
 		}
+	}
+}
+
+// TestParseConfigDebugListen accepts --debug-listen on loopback, and
+// elsewhere only with --debug-listen-public.
+func TestParseConfigDebugListen(t *testing.T) {
+	for _, args := range [][]string{
+		{"--debug-listen", "127.0.0.1:6060"},
+		{"--debug-listen", "127.0.0.2:0"},
+		{"--debug-listen", "localhost:6060"},
+		{"--debug-listen", "[::1]:6060"},
+		{"--debug-listen", "0.0.0.0:6060", "--debug-listen-public"},
+		{"--debug-listen", ":6060", "--debug-listen-public"},
+	} {
+		c, err := server.ParseConfig(args, func(string) string { return "" })
+		if err != nil || c.DebugListen != args[1] {
+			t.Errorf("%v: %q, %v", args, c.DebugListen, err)
+		}
+	}
+	c, err := server.ParseConfig(nil, func(string) string { return "" })
+	if err != nil || c.DebugListen != "" {
+		t.Errorf("by default: --debug-listen %q, %v; want off", c.DebugListen, err)
 	}
 }

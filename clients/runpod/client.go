@@ -76,6 +76,7 @@ type Client struct {
 	maxRetries int
 	backoff    time.Duration
 	onCall     func(Call)
+	times      timeMemo
 }
 
 // New builds a Client from opts, filling in defaults. It fails when the API
@@ -133,7 +134,7 @@ func (c *Client) ListPods(ctx context.Context) (_ []Pod, err error) {
 		} `json:"myself"`
 	}
 	const what = "listing pods"
-	if err := c.call(ctx, what, listPodsQuery, nil, true, &data); err != nil {
+	if err := c.call(ctx, what, listPodsQuery, nil, true, into(&data)); err != nil {
 		return nil, err
 	}
 	if data.Myself == nil {
@@ -142,7 +143,7 @@ func (c *Client) ListPods(ctx context.Context) (_ []Pod, err error) {
 	pods := make([]Pod, 0, len(data.Myself.Pods))
 	for _, w := range data.Myself.Pods {
 		if w != nil {
-			pods = append(pods, w.pod())
+			pods = append(pods, w.pod(&c.times))
 		}
 	}
 	return pods, nil
@@ -156,13 +157,13 @@ func (c *Client) GetPod(ctx context.Context, id string) (_ Pod, err error) {
 		Pod *wirePod `json:"pod"`
 	}
 	what := "getting pod " + id
-	if err := c.call(ctx, what, getPodQuery, map[string]any{"podId": id}, true, &data); err != nil {
+	if err := c.call(ctx, what, getPodQuery, map[string]any{"podId": id}, true, into(&data)); err != nil {
 		return Pod{}, err
 	}
 	if data.Pod == nil {
 		return Pod{}, fmt.Errorf("runpod: %s: %w", c.redact(what), ErrPodNotFound)
 	}
-	return data.Pod.pod(), nil
+	return data.Pod.pod(&c.times), nil
 }
 
 // StopPod asks RunPod to stop the pod, keeping its disk. It is never retried:
@@ -175,7 +176,7 @@ func (c *Client) StopPod(ctx context.Context, id string) (err error) {
 		} `json:"podStop"`
 	}
 	what := "stopping pod " + id
-	if err := c.call(ctx, what, stopPodQuery, map[string]any{"podId": id}, false, &data); err != nil {
+	if err := c.call(ctx, what, stopPodQuery, map[string]any{"podId": id}, false, into(&data)); err != nil {
 		return err
 	}
 	if data.PodStop == nil {
@@ -198,7 +199,7 @@ func (c *Client) ResumePod(ctx context.Context, id string, gpuCount int) (err er
 		} `json:"podResume"`
 	}
 	vars := map[string]any{"podId": id, "gpuCount": gpuCount}
-	if err := c.call(ctx, what, resumePodQuery, vars, false, &data); err != nil {
+	if err := c.call(ctx, what, resumePodQuery, vars, false, into(&data)); err != nil {
 		return err
 	}
 	if data.PodResume == nil {
@@ -225,27 +226,13 @@ func (c *Client) BidResumePod(ctx context.Context, id string, gpuCount int, bidP
 		} `json:"podBidResume"`
 	}
 	vars := map[string]any{"podId": id, "gpuCount": gpuCount, "bidPerGpu": bidPerGPU}
-	if err := c.call(ctx, what, bidResumeQuery, vars, false, &data); err != nil {
+	if err := c.call(ctx, what, bidResumeQuery, vars, false, into(&data)); err != nil {
 		return err
 	}
 	if data.PodBidResume == nil {
 		return c.failure(what, "answer has no pod", nil)
 	}
 	return nil
-}
-
-// failure builds the error for an operation: "runpod: <what>: <detail>".
-func (c *Client) failure(what, detail string, cause error) error {
-	return &upstreamError{msg: c.redact("runpod: " + what + ": " + detail), cause: cause}
-}
-
-// redact removes the API key from text that may quote upstream answers or
-// caller input, should either ever hold it.
-func (c *Client) redact(s string) string {
-	if c.key == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, c.key, "[redacted]")
 }
 
 // attemptError is the outcome of one failed attempt.
@@ -259,12 +246,12 @@ type attemptError struct {
 // never leaves the client, which builds its own error from the fields.
 func (e *attemptError) Error() string { return e.detail }
 
-// call runs one GraphQL operation and decodes its data into out. Reads
+// call runs one GraphQL operation and decodes its answer with decode. Reads
 // (retry true) are tried again after a 429 or a 5xx, and only then, with
 // exponential backoff and jitter; everything, waits included, fits in the
 // client's timeout. A transport failure (refused, reset, unreadable answer)
 // is not retried: it is reported at once.
-func (c *Client) call(ctx context.Context, what, query string, vars map[string]any, retry bool, out any) error {
+func (c *Client) call(ctx context.Context, what, query string, vars map[string]any, retry bool, decode func([]byte) *attemptError) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 
@@ -286,7 +273,7 @@ func (c *Client) call(ctx context.Context, what, query string, vars map[string]a
 	)
 	_, err = backoff.Retry(ctx, func() (struct{}, error) {
 		n++
-		last = c.attempt(ctx, body, out)
+		last = c.attempt(ctx, body, decode)
 		switch {
 		case last == nil:
 			return struct{}{}, nil
@@ -332,8 +319,8 @@ func (c *Client) newBackOff() backoff.BackOff {
 	}
 }
 
-// attempt sends the request once and decodes the answer's data into out.
-func (c *Client) attempt(ctx context.Context, body []byte, out any) *attemptError {
+// attempt sends the request once and decodes a 200 answer with decode.
+func (c *Client) attempt(ctx context.Context, body []byte, decode func([]byte) *attemptError) *attemptError {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
 	if err != nil {
 		return &attemptError{detail: "building request failed", cause: err}
@@ -371,22 +358,36 @@ func (c *Client) attempt(ctx context.Context, body []byte, out any) *attemptErro
 		return &attemptError{detail: detail, cause: &StatusError{Code: resp.StatusCode}, retryable: retryable}
 	}
 
-	var answer struct {
-		Data   json.RawMessage `json:"data"`
-		Errors []graphqlError  `json:"errors"`
+	return decode(data)
+}
+
+// into returns the decoder of an answer whose data is a T, which it stores
+// in out. The answer is decoded in one pass, data included: a whole
+// account's pods are too many to scan twice. A value of the wrong type is
+// reported after the rest is decoded, so GraphQL errors still come first.
+func into[T any](out *T) func([]byte) *attemptError {
+	return func(data []byte) *attemptError {
+		var answer struct {
+			// Nil when the answer has no data or null data.
+			Data   *T             `json:"data"`
+			Errors []graphqlError `json:"errors"`
+		}
+		err := json.Unmarshal(data, &answer)
+		var typeErr *json.UnmarshalTypeError
+		if err != nil && (!errors.As(err, &typeErr) || !strings.HasPrefix(typeErr.Field, "data.")) {
+			// The decoder names offsets and types, not the answer's content.
+			return &attemptError{detail: "malformed answer: " + err.Error(), cause: err}
+		}
+		if len(answer.Errors) > 0 {
+			return &attemptError{detail: "graphql error: " + joinErrors(answer.Errors), cause: ErrRefused}
+		}
+		if answer.Data == nil {
+			return &attemptError{detail: "answer has no data"}
+		}
+		if err != nil {
+			return &attemptError{detail: "malformed answer: " + err.Error(), cause: err}
+		}
+		*out = *answer.Data
+		return nil
 	}
-	if err := json.Unmarshal(data, &answer); err != nil {
-		// The decoder names offsets and types, not the answer's content.
-		return &attemptError{detail: "malformed answer: " + err.Error(), cause: err}
-	}
-	if len(answer.Errors) > 0 {
-		return &attemptError{detail: "graphql error: " + joinErrors(answer.Errors), cause: ErrRefused}
-	}
-	if len(answer.Data) == 0 || string(answer.Data) == "null" {
-		return &attemptError{detail: "answer has no data"}
-	}
-	if err := json.Unmarshal(answer.Data, out); err != nil {
-		return &attemptError{detail: "malformed answer: " + err.Error(), cause: err}
-	}
-	return nil
 }

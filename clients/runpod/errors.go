@@ -88,3 +88,17 @@ func transportText(err error) string {
 	}
 	return err.Error()
 }
+
+// failure builds the error for an operation: "runpod: <what>: <detail>".
+func (c *Client) failure(what, detail string, cause error) error {
+	return &upstreamError{msg: c.redact("runpod: " + what + ": " + detail), cause: cause}
+}
+
+// redact removes the API key from text that may quote upstream answers or
+// caller input, should either ever hold it.
+func (c *Client) redact(s string) string {
+	if c.key == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, c.key, "[redacted]")
+}

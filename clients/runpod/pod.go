@@ -1,5 +1,7 @@
 package runpod
 
+import "sync"
+
 // Pod is one pod of the RunPod account, as the gateway needs it. Times are
 // RFC 3339 in UTC, or "" when RunPod gave none or one that could not be read.
 type Pod struct {
@@ -72,8 +74,8 @@ type wireMachine struct {
 	DataCenterID   string `json:"dataCenterId"`
 }
 
-// pod converts the wire form, normalising its times.
-func (w wirePod) pod() Pod {
+// pod converts the wire form, normalising its times through times.
+func (w wirePod) pod(times *timeMemo) Pod {
 	p := Pod{
 		ID:               w.ID,
 		Name:             w.Name,
@@ -81,8 +83,8 @@ func (w wirePod) pod() Pod {
 		CostPerHr:        w.CostPerHr,
 		GPUCount:         w.GPUCount,
 		PodType:          w.PodType,
-		LastStatusChange: NormalizeStatusChange(w.LastStatusChange),
-		LastStartedAt:    NormalizeTime(w.LastStartedAt),
+		LastStatusChange: times.normalize(w.LastStatusChange, NormalizeStatusChange),
+		LastStartedAt:    times.normalize(w.LastStartedAt, NormalizeTime),
 		UptimeSeconds:    w.UptimeSeconds,
 		MachineID:        w.MachineID,
 	}
@@ -93,4 +95,39 @@ func (w wirePod) pod() Pod {
 		p.DataCenterID = m.DataCenterID
 	}
 	return p
+}
+
+// maxMemoTimes bounds the renderings a timeMemo keeps: a few per pod of a
+// large account.
+const maxMemoTimes = 50_000
+
+// timeMemo remembers how RunPod's free-form times were normalised. A pod's
+// times change only when its status does, so every list after the first
+// finds nearly all of them here instead of parsing them again. It is safe
+// for concurrent use; when full it starts over.
+type timeMemo struct {
+	mu   sync.Mutex
+	seen map[string]string
+}
+
+// normalize returns fn(raw), from memory when raw was normalised before.
+// Both normalisers are pure, so a remembered result is the result.
+func (m *timeMemo) normalize(raw string, fn func(string) string) string {
+	if raw == "" {
+		return fn(raw)
+	}
+	m.mu.Lock()
+	v, ok := m.seen[raw]
+	m.mu.Unlock()
+	if ok {
+		return v
+	}
+	v = fn(raw)
+	m.mu.Lock()
+	if m.seen == nil || len(m.seen) >= maxMemoTimes {
+		m.seen = make(map[string]string)
+	}
+	m.seen[raw] = v
+	m.mu.Unlock()
+	return v
 }

@@ -20,7 +20,7 @@ var timestampLayouts = []string{
 	"2006-01-02 15:04:05 GMT",          // 2024-06-25 08:00:00 GMT
 	"2006-01-02T15:04:05",              // 2024-06-25T08:00:00 (no zone: UTC)
 	"2006-01-02 15:04:05",              // 2024-06-25 08:00:00 (no zone: UTC)
-	"Mon Jan 2 2006 15:04:05 GMT-0700", // JavaScript Date.toString() without the zone name
+	jsDateLayout,                       // JavaScript Date.toString() without the zone name
 	"Mon Jan 2 15:04:05 UTC-0700 2006", // old JScript Date.toString(): Tue Jun 25 10:00:00 UTC+0200 2024
 	time.RFC1123,                       // JavaScript Date.toUTCString(): Tue, 25 Jun 2024 08:00:00 GMT
 	time.RFC1123Z,                      // Tue, 25 Jun 2024 10:00:00 +0200
@@ -32,6 +32,9 @@ var timestampLayouts = []string{
 // zone name ("UTC", "CEST", or "+0200" for a zone without one) repeats the
 // offset before it and is dropped.
 var goStringPattern = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2} \d{1,2}:\d{2}:\d{2}(?:\.\d+)? [+-]\d{4}) \S+$`)
+
+// jsDateLayout reads what jsDatePattern finds.
+const jsDateLayout = "Mon Jan 2 2006 15:04:05 GMT-0700"
 
 // jsDatePattern finds a JavaScript Date.toString() rendering inside free text:
 // weekday, month, day, year, time and a GMT offset; the zone name in
@@ -117,6 +120,10 @@ func NormalizeStatusChange(raw string) string {
 		return ""
 	}
 	if m := jsDatePattern.FindString(s); m != "" {
+		// The pattern found this very layout: no other needs trying.
+		if t, err := time.Parse(jsDateLayout, m); err == nil {
+			return t.UTC().Format(time.RFC3339)
+		}
 		return NormalizeTime(m)
 	}
 	if v := NormalizeTime(s); v != "" {

@@ -779,7 +779,11 @@ type ClientInterface interface {
 	// pod is idle when no request started on it for `idle_after_minutes`
 	// (`--idle-after`; a pod never used counts as idle). It is computed from the
 	// cached pod list and a fixed number of Valkey round trips whatever the
-	// fleet's size. RunPod failing is a 502, as for the pod list.
+	// fleet's size, and shared by every caller for `--pod-cache-ttl`; after that the
+	// last summary is served while one recomputation runs, up to
+	// `--pod-cache-max-stale`. It carries
+	// `x-data-age` when the pod list it used was stale; RunPod failing past
+	// `--pod-cache-max-stale` is a 502, as for the pod list.
 	//
 	// Corresponds with GET /api/ai/v1/admin/fleet/summary (the `GetFleetSummary` operationId).
 	GetFleetSummary(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -791,6 +795,10 @@ type ClientInterface interface {
 	// `healthy`, `inflight`, `last_use_ms` and `idle_seconds` come from the fleet
 	// state. `healthy` is `null` when the pod's backend URL is in no server pool.
 	// `url` is the pod's backend URL, the one `/demand/{podUrl}` takes.
+	// The list of pods is read from RunPod at most once per `--pod-cache-ttl`; an
+	// older list is served while one refresh runs, and while RunPod fails until it
+	// is `--pod-cache-max-stale` old, with `x-data-age`. Past that bound RunPod
+	// failing is a 502.
 	//
 	// Corresponds with GET /api/ai/v1/admin/pods (the `ListPods` operationId).
 	ListPods(ctx context.Context, params *ListPodsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -800,7 +808,11 @@ type ClientInterface interface {
 	// One pod with health, load and lifecycle metadata, including
 	// `last_started_at` and the backend URL `url`. A pod unknown to RunPod, or
 	// outside the fleet's name prefix, is a 404. An id that is not 1 to 64
-	// letters and digits is a 422.
+	// letters and digits is a 422. Concurrent reads of one pod share one RunPod
+	// call, and a read within `--pod-cache-ttl` of the last one is answered from
+	// it (a restart of the pod forgets it). When RunPod fails, the last read of
+	// the pod or the last pod list is served, with `x-data-age`, while it is at
+	// most `--pod-cache-max-stale` old; otherwise the answer is a 502.
 	//
 	// Corresponds with GET /api/ai/v1/admin/pods/{id} (the `GetPod` operationId).
 	GetPod(ctx context.Context, id PodID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1048,7 +1060,11 @@ func (c *Client) GetPodDemand(ctx context.Context, podUrl PodURL, reqEditors ...
 // pod is idle when no request started on it for `idle_after_minutes`
 // (`--idle-after`; a pod never used counts as idle). It is computed from the
 // cached pod list and a fixed number of Valkey round trips whatever the
-// fleet's size. RunPod failing is a 502, as for the pod list.
+// fleet's size, and shared by every caller for `--pod-cache-ttl`; after that the
+// last summary is served while one recomputation runs, up to
+// `--pod-cache-max-stale`. It carries
+// `x-data-age` when the pod list it used was stale; RunPod failing past
+// `--pod-cache-max-stale` is a 502, as for the pod list.
 //
 // Corresponds with GET /api/ai/v1/admin/fleet/summary (the `GetFleetSummary` operationId).
 func (c *Client) GetFleetSummary(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1070,6 +1086,10 @@ func (c *Client) GetFleetSummary(ctx context.Context, reqEditors ...RequestEdito
 // `healthy`, `inflight`, `last_use_ms` and `idle_seconds` come from the fleet
 // state. `healthy` is `null` when the pod's backend URL is in no server pool.
 // `url` is the pod's backend URL, the one `/demand/{podUrl}` takes.
+// The list of pods is read from RunPod at most once per `--pod-cache-ttl`; an
+// older list is served while one refresh runs, and while RunPod fails until it
+// is `--pod-cache-max-stale` old, with `x-data-age`. Past that bound RunPod
+// failing is a 502.
 //
 // Corresponds with GET /api/ai/v1/admin/pods (the `ListPods` operationId).
 func (c *Client) ListPods(ctx context.Context, params *ListPodsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1089,7 +1109,11 @@ func (c *Client) ListPods(ctx context.Context, params *ListPodsParams, reqEditor
 // One pod with health, load and lifecycle metadata, including
 // `last_started_at` and the backend URL `url`. A pod unknown to RunPod, or
 // outside the fleet's name prefix, is a 404. An id that is not 1 to 64
-// letters and digits is a 422.
+// letters and digits is a 422. Concurrent reads of one pod share one RunPod
+// call, and a read within `--pod-cache-ttl` of the last one is answered from
+// it (a restart of the pod forgets it). When RunPod fails, the last read of
+// the pod or the last pod list is served, with `x-data-age`, while it is at
+// most `--pod-cache-max-stale` old; otherwise the answer is a 502.
 //
 // Corresponds with GET /api/ai/v1/admin/pods/{id} (the `GetPod` operationId).
 func (c *Client) GetPod(ctx context.Context, id PodID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2026,7 +2050,11 @@ type ClientWithResponsesInterface interface {
 	// pod is idle when no request started on it for `idle_after_minutes`
 	// (`--idle-after`; a pod never used counts as idle). It is computed from the
 	// cached pod list and a fixed number of Valkey round trips whatever the
-	// fleet's size. RunPod failing is a 502, as for the pod list.
+	// fleet's size, and shared by every caller for `--pod-cache-ttl`; after that the
+	// last summary is served while one recomputation runs, up to
+	// `--pod-cache-max-stale`. It carries
+	// `x-data-age` when the pod list it used was stale; RunPod failing past
+	// `--pod-cache-max-stale` is a 502, as for the pod list.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2040,6 +2068,10 @@ type ClientWithResponsesInterface interface {
 	// `healthy`, `inflight`, `last_use_ms` and `idle_seconds` come from the fleet
 	// state. `healthy` is `null` when the pod's backend URL is in no server pool.
 	// `url` is the pod's backend URL, the one `/demand/{podUrl}` takes.
+	// The list of pods is read from RunPod at most once per `--pod-cache-ttl`; an
+	// older list is served while one refresh runs, and while RunPod fails until it
+	// is `--pod-cache-max-stale` old, with `x-data-age`. Past that bound RunPod
+	// failing is a 502.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2051,7 +2083,11 @@ type ClientWithResponsesInterface interface {
 	// One pod with health, load and lifecycle metadata, including
 	// `last_started_at` and the backend URL `url`. A pod unknown to RunPod, or
 	// outside the fleet's name prefix, is a 404. An id that is not 1 to 64
-	// letters and digits is a 422.
+	// letters and digits is a 422. Concurrent reads of one pod share one RunPod
+	// call, and a read within `--pod-cache-ttl` of the last one is answered from
+	// it (a restart of the pod forgets it). When RunPod fails, the last read of
+	// the pod or the last pod list is served, with `x-data-age`, while it is at
+	// most `--pod-cache-max-stale` old; otherwise the answer is a 502.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2913,6 +2949,11 @@ func (r GetPodDemandResponse) ContentType() string {
 	return ""
 }
 
+// GetFleetSummaryResponse200Headers the declared response headers of an HTTP 200 response for GetFleetSummary
+type GetFleetSummaryResponse200Headers struct {
+	XDataAge *int
+}
+
 // GetFleetSummaryResponse400Headers the declared response headers of an HTTP 400 response for GetFleetSummary
 type GetFleetSummaryResponse400Headers struct {
 	XError   string
@@ -2983,6 +3024,8 @@ type GetFleetSummaryResponse struct {
 	JSON503 *ServiceUnavailable
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *OtherError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetFleetSummaryResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetFleetSummaryResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -3075,6 +3118,11 @@ func (r GetFleetSummaryResponse) ContentType() string {
 	return ""
 }
 
+// ListPodsResponse200Headers the declared response headers of an HTTP 200 response for ListPods
+type ListPodsResponse200Headers struct {
+	XDataAge *int
+}
+
 // ListPodsResponse400Headers the declared response headers of an HTTP 400 response for ListPods
 type ListPodsResponse400Headers struct {
 	XError   string
@@ -3145,6 +3193,8 @@ type ListPodsResponse struct {
 	JSON503 *PodsUnavailable
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *OtherError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListPodsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListPodsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -3237,6 +3287,11 @@ func (r ListPodsResponse) ContentType() string {
 	return ""
 }
 
+// GetPodResponse200Headers the declared response headers of an HTTP 200 response for GetPod
+type GetPodResponse200Headers struct {
+	XDataAge *int
+}
+
 // GetPodResponse400Headers the declared response headers of an HTTP 400 response for GetPod
 type GetPodResponse400Headers struct {
 	XError   string
@@ -3323,6 +3378,8 @@ type GetPodResponse struct {
 	JSON503 *PodsUnavailable
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *OtherError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPodResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetPodResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -4501,7 +4558,11 @@ func (c *ClientWithResponses) GetPodDemandWithResponse(ctx context.Context, podU
 // pod is idle when no request started on it for `idle_after_minutes`
 // (`--idle-after`; a pod never used counts as idle). It is computed from the
 // cached pod list and a fixed number of Valkey round trips whatever the
-// fleet's size. RunPod failing is a 502, as for the pod list.
+// fleet's size, and shared by every caller for `--pod-cache-ttl`; after that the
+// last summary is served while one recomputation runs, up to
+// `--pod-cache-max-stale`. It carries
+// `x-data-age` when the pod list it used was stale; RunPod failing past
+// `--pod-cache-max-stale` is a 502, as for the pod list.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4521,6 +4582,10 @@ func (c *ClientWithResponses) GetFleetSummaryWithResponse(ctx context.Context, r
 // `healthy`, `inflight`, `last_use_ms` and `idle_seconds` come from the fleet
 // state. `healthy` is `null` when the pod's backend URL is in no server pool.
 // `url` is the pod's backend URL, the one `/demand/{podUrl}` takes.
+// The list of pods is read from RunPod at most once per `--pod-cache-ttl`; an
+// older list is served while one refresh runs, and while RunPod fails until it
+// is `--pod-cache-max-stale` old, with `x-data-age`. Past that bound RunPod
+// failing is a 502.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4538,7 +4603,11 @@ func (c *ClientWithResponses) ListPodsWithResponse(ctx context.Context, params *
 // One pod with health, load and lifecycle metadata, including
 // `last_started_at` and the backend URL `url`. A pod unknown to RunPod, or
 // outside the fleet's name prefix, is a 404. An id that is not 1 to 64
-// letters and digits is a 422.
+// letters and digits is a 422. Concurrent reads of one pod share one RunPod
+// call, and a read within `--pod-cache-ttl` of the last one is answered from
+// it (a restart of the pod forgets it). When RunPod fails, the last read of
+// the pod or the last pod list is served, with `x-data-age`, while it is at
+// most `--pod-cache-max-stale` old; otherwise the answer is a 502.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5818,6 +5887,16 @@ func ParseGetFleetSummaryResponse(rsp *http.Response) (*GetFleetSummaryResponse,
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers GetFleetSummaryResponse200Headers
+		if values := rsp.Header.Values("x-data-age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-data-age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XDataAge = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
 		var headers GetFleetSummaryResponse400Headers
 		if values := rsp.Header.Values("x-error"); len(values) > 0 {
@@ -6046,6 +6125,16 @@ func ParseListPodsResponse(rsp *http.Response) (*ListPodsResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers ListPodsResponse200Headers
+		if values := rsp.Header.Values("x-data-age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-data-age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XDataAge = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
 		var headers ListPodsResponse400Headers
 		if values := rsp.Header.Values("x-error"); len(values) > 0 {
@@ -6288,6 +6377,16 @@ func ParseGetPodResponse(rsp *http.Response) (*GetPodResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPodResponse200Headers
+		if values := rsp.Header.Values("x-data-age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-data-age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XDataAge = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
 		var headers GetPodResponse400Headers
 		if values := rsp.Header.Values("x-error"); len(values) > 0 {

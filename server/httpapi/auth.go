@@ -12,13 +12,34 @@ import (
 	"github.com/threatwinds/aiadmin/clients/auth"
 )
 
-type principalKey struct{}
+type requestStateKey struct{}
+
+// requestState is a request's context together with who made the request,
+// once the authentication middleware has established it. requestDeadline
+// makes it, so that authentication records the principal without copying
+// the request a second time.
+type requestState struct {
+	context.Context
+	principal     auth.Principal
+	authenticated bool
+}
+
+// Value finds the request's state, or asks the parent context.
+func (s *requestState) Value(key any) any {
+	if key == (requestStateKey{}) {
+		return s
+	}
+	return s.Context.Value(key)
+}
 
 // principalFrom returns who made the request, as established by the
 // authentication middleware.
 func principalFrom(ctx context.Context) (auth.Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(auth.Principal)
-	return p, ok
+	s, ok := ctx.Value(requestStateKey{}).(*requestState)
+	if !ok || !s.authenticated {
+		return auth.Principal{}, false
+	}
+	return s.principal, true
 }
 
 // maxCredentialLen bounds every credential header; nothing legitimate is
@@ -30,7 +51,8 @@ const maxCredentialLen = 4096
 // headers, both forms at once, or half a key pair are refused rather than
 // guessed at.
 func parseCredentials(h http.Header) (auth.Credentials, *APIError) {
-	authz, key, secret := h.Values("Authorization"), h.Values("api-key"), h.Values("api-secret")
+	// Canonical names read the map as it is, without building them anew.
+	authz, key, secret := h["Authorization"], h["Api-Key"], h["Api-Secret"]
 	if len(authz) > 1 || len(key) > 1 || len(secret) > 1 {
 		return auth.Credentials{}, newAPIError(http.StatusUnauthorized, "duplicate credential headers")
 	}
@@ -87,9 +109,7 @@ func authenticate(a auth.Authenticator, isAdminRoute func(echo.Context) bool, ti
 			if perr != nil {
 				return perr
 			}
-			ctx, cancel := context.WithTimeout(c.Request().Context(), timeout)
-			p, err := a.Authenticate(ctx, creds)
-			cancel()
+			p, err := authenticateWithin(c.Request().Context(), a, creds, timeout)
 			switch {
 			case errors.Is(err, auth.ErrInvalidCredentials):
 				return newAPIError(http.StatusUnauthorized, "invalid credentials")
@@ -98,7 +118,12 @@ func authenticate(a auth.Authenticator, isAdminRoute func(echo.Context) bool, ti
 			}
 			// Known from here on, also when refused for want of the role, so
 			// the request's log line names who it was.
-			c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), principalKey{}, p)))
+			st, ok := c.Request().Context().Value(requestStateKey{}).(*requestState)
+			if !ok {
+				return newAPIError(http.StatusInternalServerError, "internal server error").
+					withCause(errors.New("authenticating outside requestDeadline: the request has no state"))
+			}
+			st.principal, st.authenticated = p, true
 			if !p.HasRole(auth.AdminRole) {
 				return newAPIError(http.StatusForbidden, "insufficient permissions").
 					withDetail("the ai_admin role is required")
@@ -106,4 +131,16 @@ func authenticate(a auth.Authenticator, isAdminRoute func(echo.Context) bool, ti
 			return next(c)
 		}
 	}
+}
+
+// authenticateWithin checks creds, giving up after timeout. A credentials
+// file is checked in memory and never waits: it needs no deadline (and no
+// timer) of its own.
+func authenticateWithin(ctx context.Context, a auth.Authenticator, creds auth.Credentials, timeout time.Duration) (auth.Principal, error) {
+	if _, inMemory := a.(*auth.FileAuthenticator); inMemory {
+		return a.Authenticate(ctx, creds)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return a.Authenticate(ctx, creds)
 }

@@ -155,12 +155,12 @@ func (fuzzDemand) Demand(_ context.Context, url string) (fleet.Demand, error) {
 	return fleet.Demand{URL: url, Inflight: 1, LastUseMs: 1_700_000_000_000, Models: []fleet.ModelDemand{{ModelID: "m", Inflight: 1, Rate5m: 4}}}, nil
 }
 
-func (fuzzPods) List(context.Context, int64, int64) ([]pods.Pod, int64, error) {
-	return []pods.Pod{}, 0, nil
+func (fuzzPods) List(context.Context, int64, int64) (pods.Page, error) {
+	return pods.Page{Pods: []pods.Pod{}}, nil
 }
 
-func (fuzzPods) Get(context.Context, string) (pods.Pod, error) {
-	return pods.Pod{}, pods.ErrPodNotFound
+func (fuzzPods) Get(context.Context, string) (pods.Pod, pods.Freshness, error) {
+	return pods.Pod{}, pods.Freshness{}, pods.ErrPodNotFound
 }
 
 func (fuzzPods) Restart(context.Context, string) error { return nil }

@@ -23,12 +23,12 @@ import (
 // about the id without a RunPod stand-in.
 type absentPods struct{}
 
-func (absentPods) List(context.Context, int64, int64) ([]pods.Pod, int64, error) {
-	return []pods.Pod{}, 0, nil
+func (absentPods) List(context.Context, int64, int64) (pods.Page, error) {
+	return pods.Page{Pods: []pods.Pod{}}, nil
 }
 
-func (absentPods) Get(context.Context, string) (pods.Pod, error) {
-	return pods.Pod{}, pods.ErrPodNotFound
+func (absentPods) Get(context.Context, string) (pods.Pod, pods.Freshness, error) {
+	return pods.Pod{}, pods.Freshness{}, pods.ErrPodNotFound
 }
 
 func (absentPods) Restart(context.Context, string) error { return pods.ErrPodNotFound }

@@ -3,16 +3,35 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// series caches each label set's counter and histogram: finding them
+	// by label values hashes the values and takes the vector's lock on
+	// every request. Labels are bounded (route templates, known methods,
+	// statuses), and so is the cache.
+	series sync.Map // seriesKey -> *series
+}
+
+// seriesKey is one label set of the HTTP metrics.
+type seriesKey struct {
+	route, method string
+	status        int
+}
+
+// series are the metrics of one label set.
+type series struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -29,6 +48,22 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	}
 	reg.MustRegister(m.requests, m.latency)
 	return m
+}
+
+// observe counts one request and its latency.
+func (m *httpMetrics) observe(route, method string, status int, elapsed time.Duration) {
+	k := seriesKey{route, method, status}
+	v, ok := m.series.Load(k)
+	if !ok {
+		code := strconv.Itoa(status)
+		v, _ = m.series.LoadOrStore(k, &series{
+			requests: m.requests.WithLabelValues(route, method, code),
+			latency:  m.latency.WithLabelValues(route, method, code),
+		})
+	}
+	s := v.(*series)
+	s.requests.Inc()
+	s.latency.Observe(elapsed.Seconds())
 }
 
 // routeLabel is the route template, or a fixed label for requests that
@@ -55,7 +90,9 @@ func methodLabel(m string) string {
 // requestLog writes one log line and the metrics of every request. It is
 // the outermost middleware: it hands errors to the error handler itself, so
 // the status it records is the one sent. It logs the route template, never
-// the raw path, query or headers, so no credential can reach the log.
+// the raw path, query or headers, so no credential can reach the log. The
+// line's fields are built only when the logger will write it: the
+// production logger samples repeated lines.
 func requestLog(log *zap.Logger, m *httpMetrics, isAdminRoute func(echo.Context) bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -66,18 +103,24 @@ func requestLog(log *zap.Logger, m *httpMetrics, isAdminRoute func(echo.Context)
 			elapsed := time.Since(start)
 			status := c.Response().Status
 			route := routeLabel(c, isAdminRoute)
-			statusText := strconv.Itoa(status)
-			method := methodLabel(c.Request().Method)
-			m.requests.WithLabelValues(route, method, statusText).Inc()
-			m.latency.WithLabelValues(route, method, statusText).Observe(elapsed.Seconds())
+			m.observe(route, methodLabel(c.Request().Method), status, elapsed)
 
-			fields := []zap.Field{
+			level := zapcore.InfoLevel
+			if status >= 500 {
+				level = zapcore.ErrorLevel
+			}
+			ce := log.Check(level, "request")
+			if ce == nil {
+				return nil
+			}
+			fields := make([]zap.Field, 0, 10)
+			fields = append(fields,
 				zap.String("method", c.Request().Method),
 				zap.String("route", route),
 				zap.Int("status", status),
 				zap.Duration("latency", elapsed),
 				zap.Int64("bytes_out", c.Response().Size),
-			}
+			)
 			if p, ok := principalFrom(c.Request().Context()); ok {
 				fields = append(fields, zap.String("user_id", p.UserID))
 			}
@@ -87,12 +130,7 @@ func requestLog(log *zap.Logger, m *httpMetrics, isAdminRoute func(echo.Context)
 			if cause, ok := c.Get(ctxKeyErrCause).(error); ok {
 				fields = append(fields, zap.String("cause", sanitize(cause.Error())))
 			}
-			switch {
-			case status >= 500:
-				log.Error("request", fields...)
-			default:
-				log.Info("request", fields...)
-			}
+			ce.Write(fields...)
 			return nil
 		}
 	}

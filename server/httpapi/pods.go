@@ -12,8 +12,8 @@ import (
 // PodService lists, describes and restarts the fleet's pods; *pods.Catalog
 // implements it. Its errors are those of package pods.
 type PodService interface {
-	List(ctx context.Context, offset, limit int64) ([]pods.Pod, int64, error)
-	Get(ctx context.Context, id string) (pods.Pod, error)
+	List(ctx context.Context, offset, limit int64) (pods.Page, error)
+	Get(ctx context.Context, id string) (pods.Pod, pods.Freshness, error)
 	Restart(ctx context.Context, id string) error
 }
 
@@ -26,16 +26,19 @@ func (h *Handlers) ListPods(ctx context.Context, req adminapi.ListPodsRequestObj
 		return nil, failure(pods.ErrNotConfigured)
 	}
 	page, limit, offset := pageWindow(req.Params.Page, req.Params.Limit)
-	list, total, err := h.Pods.List(ctx, offset, limit)
+	list, err := h.Pods.List(ctx, offset, limit)
 	if err != nil {
 		return nil, failure(err)
 	}
 	now := h.now()
-	out := make([]adminapi.Pod, len(list))
-	for i, p := range list {
+	out := make([]adminapi.Pod, len(list.Pods))
+	for i, p := range list.Pods {
 		out[i] = podItem(p, now)
 	}
-	return adminapi.ListPods200JSONResponse{Pods: out, Page: page, Limit: limit, Total: total}, nil
+	return adminapi.ListPods200JSONResponse{
+		Body:    adminapi.PodList{Pods: out, Page: page, Limit: limit, Total: list.Total},
+		Headers: adminapi.ListPods200ResponseHeaders{XDataAge: dataAge(list.Freshness)},
+	}, nil
 }
 
 // GetPod answers one pod.
@@ -43,11 +46,24 @@ func (h *Handlers) GetPod(ctx context.Context, req adminapi.GetPodRequestObject)
 	if h.Pods == nil {
 		return nil, failure(pods.ErrNotConfigured)
 	}
-	p, err := h.Pods.Get(ctx, req.Id)
+	p, fr, err := h.Pods.Get(ctx, req.Id)
 	if err != nil {
 		return nil, failure(err)
 	}
-	return adminapi.GetPod200JSONResponse(podDetail(p, h.now())), nil
+	return adminapi.GetPod200JSONResponse{
+		Body:    podDetail(p, h.now()),
+		Headers: adminapi.GetPod200ResponseHeaders{XDataAge: dataAge(fr)},
+	}, nil
+}
+
+// dataAge is the x-data-age header of an answer built from RunPod facts:
+// their age in whole seconds when older than the cache TTL, else absent.
+func dataAge(fr pods.Freshness) *int {
+	if !fr.Stale {
+		return nil
+	}
+	s := int(max(fr.Age, 0) / time.Second)
+	return &s
 }
 
 // RestartPod stops and resumes a pod, and writes the attempt to the audit

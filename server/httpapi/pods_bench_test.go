@@ -62,8 +62,8 @@ func BenchmarkPodListWarm(b *testing.B) {
 	}
 
 	catalog := pods.New(rp, store, pods.Options{Prefix: fleetPrefix, CacheTTL: time.Hour})
-	if _, total, err := catalog.List(ctx, 0, limit); err != nil || total != fleetSize {
-		b.Fatalf("warming the cache: total %d, %v", total, err)
+	if page, err := catalog.List(ctx, 0, limit); err != nil || page.Total != fleetSize {
+		b.Fatalf("warming the cache: total %d, %v", page.Total, err)
 	}
 
 	authn, err := auth.NewFileAuthenticator([]auth.FileEntry{{UserID: "usr_bench", Roles: []string{auth.AdminRole}, BearerSHA256: auth.HashSecret(adminToken)}})
@@ -85,9 +85,9 @@ func BenchmarkPodListWarm(b *testing.B) {
 		const warmUp = 5
 		b.Run(fmt.Sprintf("catalog/page=%d", page), func(b *testing.B) {
 			list := func() {
-				pods, _, err := catalog.List(ctx, (page-1)*limit, limit)
-				if err != nil || len(pods) != limit {
-					b.Fatalf("%d pods, %v", len(pods), err)
+				got, err := catalog.List(ctx, (page-1)*limit, limit)
+				if err != nil || len(got.Pods) != limit {
+					b.Fatalf("%d pods, %v", len(got.Pods), err)
 				}
 			}
 			for range warmUp {

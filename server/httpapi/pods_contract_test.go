@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +24,7 @@ import (
 	"github.com/threatwinds/aiadmin/server/contracttest"
 	"github.com/threatwinds/aiadmin/server/httpapi"
 	"github.com/threatwinds/aiadmin/server/pods"
+	"github.com/threatwinds/aiadmin/server/summary"
 )
 
 const (
@@ -65,6 +67,7 @@ func newPodsEnv(t *testing.T) *podsEnv {
 				Prefix: fleetPrefix, CacheTTL: 5 * time.Second, Now: pe.clock.Now, RestartLocker: st,
 			})
 			h.Pods = pe.catalog
+			h.Summary = summary.New(pe.catalog, st, st, summary.Options{TTL: 5 * time.Second, Now: pe.clock.Now})
 		}
 	})
 	for _, p := range demoPods {
@@ -288,6 +291,9 @@ func TestContractPods(t *testing.T) {
 	})
 
 	t.Run("detail when RunPod fails is 502 without the key", func(t *testing.T) {
+		// Past --pod-cache-max-stale nothing known of the pod may stand in
+		// for RunPod's answer.
+		pe.clock.Advance(pods.DefaultMaxStale)
 		pe.standIn.FaultNext(standin.OpPod, 1, standin.Fault{GraphQLError: "token " + runpodKey + " is not allowed"})
 		resp, err := pe.admin.GetPodWithResponse(ctx, f[0].ID)
 		if err != nil || resp.JSON502 == nil {
@@ -450,9 +456,24 @@ func TestContractPods(t *testing.T) {
 	})
 }
 
+// waitUntil polls cond until it holds or the test's patience runs out.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting until %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // TestContractPodListCache checks the list cache over HTTP: concurrent
-// requests share one RunPod call, the TTL expires on the injected clock, a
-// restart invalidates the list, and a RunPod outage is a 502.
+// requests share one RunPod call, the TTL expires on the injected clock and
+// the old list is served with x-data-age while it is refreshed, a RunPod
+// outage serves the last list (and the summary from it) with x-data-age
+// until --pod-cache-max-stale and is a 502 after it, and a restart
+// invalidates the list.
 func TestContractPodListCache(t *testing.T) {
 	pe := newPodsEnv(t)
 	ctx := context.Background()
@@ -493,18 +514,97 @@ func TestContractPodListCache(t *testing.T) {
 		}
 	})
 
+	t.Run("200 concurrent detail reads of one pod make one RunPod call", func(t *testing.T) {
+		id := pe.fleet[2].ID
+		before := pe.standIn.Calls(standin.OpPod)
+		pe.standIn.FaultNext(standin.OpPod, 1, standin.Fault{Delay: 200 * time.Millisecond})
+		const n = 200
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for range n {
+			wg.Go(func() {
+				resp, err := pe.admin.GetPodWithResponse(ctx, id)
+				switch {
+				case err != nil:
+					errs <- err
+				case resp.JSON200 == nil || resp.JSON200.Id != id || resp.HTTPResponse.Header.Values("x-data-age") != nil:
+					errs <- fmt.Errorf("%d %v %s", resp.StatusCode(), resp.HTTPResponse.Header, resp.Body)
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		if got := pe.standIn.Calls(standin.OpPod) - before; got != 1 {
+			t.Errorf("%d concurrent detail reads made %d RunPod calls, want 1", n, got)
+		}
+	})
+
 	t.Run("the TTL expires on the clock", func(t *testing.T) {
 		before := myself()
 		pe.clock.Advance(4 * time.Second)
-		list(t)
+		if resp := list(t); resp.HTTPResponse.Header.Values("x-data-age") != nil {
+			t.Errorf("within the TTL: x-data-age %q, want none", resp.HTTPResponse.Header.Values("x-data-age"))
+		}
 		if got := myself() - before; got != 0 {
 			t.Errorf("within the TTL: %d RunPod calls, want 0", got)
 		}
 		pe.clock.Advance(1 * time.Second)
-		list(t)
-		list(t)
+		// The old list is served while one refresh runs in the background.
+		if resp := list(t); resp.HTTPResponse.Header.Get("x-data-age") != "5" {
+			t.Errorf("at the TTL: x-data-age %q, want 5", resp.HTTPResponse.Header.Get("x-data-age"))
+		}
+		waitUntil(t, "the refreshed list is served", func() bool {
+			return list(t).HTTPResponse.Header.Values("x-data-age") == nil
+		})
 		if got := myself() - before; got != 1 {
 			t.Errorf("after the TTL: %d RunPod calls, want 1", got)
+		}
+	})
+
+	t.Run("RunPod down: stale with x-data-age, then 502 past the bound", func(t *testing.T) {
+		// Past --pod-cache-max-stale the list is fetched while the caller waits.
+		pe.clock.Advance(pods.DefaultMaxStale)
+		list(t)
+		fetched := pe.clock.Now()
+		pe.standIn.FailNext(standin.OpMyself, -1, http.StatusServiceUnavailable)
+		defer pe.standIn.ClearFaults()
+		for _, age := range []string{"5", "30", "59"} {
+			sec, _ := strconv.Atoi(age)
+			pe.clock.Advance(fetched.Add(time.Duration(sec) * time.Second).Sub(pe.clock.Now()))
+			resp := list(t)
+			if got := resp.HTTPResponse.Header.Get("x-data-age"); got != age {
+				t.Errorf("RunPod down, the list %ss old: x-data-age %q", age, got)
+			}
+			sum, err := pe.admin.GetFleetSummaryWithResponse(ctx)
+			if err != nil || sum.JSON200 == nil || sum.JSON200.Pods.Total != fleetPodsLen {
+				t.Fatalf("summary: %v %d %s", err, sum.StatusCode(), sum.Body)
+			}
+			if got := sum.HTTPResponse.Header.Get("x-data-age"); got != age {
+				t.Errorf("RunPod down, the list %ss old: the summary's x-data-age %q", age, got)
+			}
+		}
+		pe.clock.Advance(time.Second)
+		resp, err := pe.admin.ListPodsWithResponse(ctx, nil)
+		if err != nil || resp.JSON502 == nil || resp.JSON502.Detail == nil || *resp.JSON502.Detail != "RunPod answered 503" {
+			t.Fatalf("the list 60s old: %v %d %s, want 502", err, resp.StatusCode(), resp.Body)
+		}
+		// The summary computed a second ago is shared for its TTL, and says
+		// how old its list is now; the next one needs RunPod.
+		sum, err := pe.admin.GetFleetSummaryWithResponse(ctx)
+		if err != nil || sum.JSON200 == nil || sum.HTTPResponse.Header.Get("x-data-age") != "60" {
+			t.Fatalf("the summary of a second ago: %v %d %q, want 200 with x-data-age 60", err, sum.StatusCode(), sum.HTTPResponse.Header.Get("x-data-age"))
+		}
+		pe.clock.Advance(5 * time.Second)
+		sum, err = pe.admin.GetFleetSummaryWithResponse(ctx)
+		if err != nil || sum.JSON502 == nil {
+			t.Fatalf("the summary with the list 65s old: %v %d %s, want 502", err, sum.StatusCode(), sum.Body)
+		}
+		pe.standIn.ClearFaults()
+		if resp := list(t); resp.HTTPResponse.Header.Values("x-data-age") != nil {
+			t.Errorf("RunPod back: x-data-age %q, want none", resp.HTTPResponse.Header.Values("x-data-age"))
 		}
 	})
 

@@ -69,8 +69,8 @@ func NewHTTPHandler(o HTTPOptions) (*echo.Echo, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(o.Logger)
 
-	adminRoutes := map[string]bool{}
-	isAdminRoute := func(c echo.Context) bool { return adminRoutes[c.Request().Method+" "+c.Path()] }
+	adminRoutes := map[routeKey]bool{}
+	isAdminRoute := func(c echo.Context) bool { return adminRoutes[routeKey{c.Request().Method, c.Path()}] }
 
 	spec, err := adminapi.GetSpec()
 	if err != nil {
@@ -108,7 +108,7 @@ func NewHTTPHandler(o HTTPOptions) (*echo.Echo, error) {
 	adminapi.RegisterHandlers(e, adminapi.NewStrictHandler(o.API, nil))
 	for _, r := range e.Routes() {
 		if strings.HasPrefix(r.Path, AdminPrefix) {
-			adminRoutes[r.Method+" "+r.Path] = true
+			adminRoutes[routeKey{r.Method, r.Path}] = true
 		}
 	}
 
@@ -143,13 +143,14 @@ func NewHTTPHandler(o HTTPOptions) (*echo.Echo, error) {
 // timeout of its own.
 const requestTimeout = 30 * time.Second
 
-// requestDeadline gives every request's context a deadline.
+// requestDeadline gives every request's context a deadline, and the state
+// that authentication fills in.
 func requestDeadline(d time.Duration) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			ctx, cancel := context.WithTimeout(c.Request().Context(), d)
 			defer cancel()
-			c.SetRequest(c.Request().WithContext(ctx))
+			c.SetRequest(c.Request().WithContext(&requestState{Context: ctx}))
 			return next(c)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/threatwinds/aiadmin/gen/adminapi"
+	"github.com/threatwinds/aiadmin/server/pods"
 	"github.com/threatwinds/aiadmin/server/summary"
 )
 
@@ -36,5 +37,8 @@ func (h *Handlers) GetFleetSummary(ctx context.Context, _ adminapi.GetFleetSumma
 	for i, p := range s.Providers {
 		out.Providers[i] = adminapi.ProviderServers{Name: p.Name, Servers: p.Servers, Healthy: p.Healthy, Unhealthy: p.Unhealthy, Draining: p.Draining}
 	}
-	return adminapi.GetFleetSummary200JSONResponse(out), nil
+	return adminapi.GetFleetSummary200JSONResponse{
+		Body:    out,
+		Headers: adminapi.GetFleetSummary200ResponseHeaders{XDataAge: dataAge(pods.Freshness{Age: s.PodsAge, Stale: s.PodsStale})},
+	}, nil
 }

@@ -2,13 +2,13 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -19,49 +19,78 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
+// routeKey names a route as echo matched it: the method and the path
+// template. A struct key spares building a string per request.
+type routeKey struct{ method, path string }
+
+// specRoute is an operation of the spec, with what the validator needs to
+// know of it before each request.
+type specRoute struct {
+	route *routers.Route
+	// queryParams are the names of the operation's query parameters.
+	queryParams []string
+	// validate is false for an operation with no parameter and no body:
+	// there is nothing in the request to check against the spec.
+	validate bool
+}
+
 // requestValidator checks every admin request against the embedded spec,
 // for the route echo matched. Using echo's match rather than a second router
 // keeps the two from disagreeing (GET /registry/refresh is the registry of a
-// model named "refresh", not a wrong method on the refresh operation).
-// The validator also injects the documented defaults of page and limit.
+// model named "refresh", not a wrong method on the refresh operation), and
+// spares finding the route twice. The validator also injects the documented
+// defaults of page and limit.
+//
+// The spec's security requirements are not checked again here: the
+// authenticate middleware, which runs first, refuses every admin request
+// it could not authenticate, and this only confirms that it did.
 func requestValidator(spec *openapi3.T) (echo.MiddlewareFunc, error) {
-	routes := map[string]*routers.Route{}
+	routes := map[routeKey]*specRoute{}
 	for path, item := range spec.Paths.Map() {
 		echoPath := strings.NewReplacer("{", ":", "}", "").Replace(path)
 		for method, op := range item.Operations() {
-			routes[method+" "+echoPath] = &routers.Route{Spec: spec, Path: path, PathItem: item, Method: method, Operation: op}
+			checked := *op
+			checked.Security = &openapi3.SecurityRequirements{}
+			r := &specRoute{route: &routers.Route{Spec: spec, Path: path, PathItem: item, Method: method, Operation: &checked}}
+			for _, ref := range append(slices.Clone(item.Parameters), op.Parameters...) {
+				if p := ref.Value; p != nil && p.In == openapi3.ParameterInQuery {
+					r.queryParams = append(r.queryParams, p.Name)
+				}
+			}
+			r.validate = len(item.Parameters)+len(op.Parameters) > 0 || op.RequestBody != nil
+			routes[routeKey{method, echoPath}] = r
 		}
 	}
-	opts := &openapi3filter.Options{
-		// Credentials were checked by the authenticate middleware, which
-		// runs first; this only confirms it did.
-		AuthenticationFunc: func(ctx context.Context, _ *openapi3filter.AuthenticationInput) error {
-			if _, ok := principalFrom(ctx); ok {
-				return nil
-			}
-			return errors.New("request was not authenticated")
-		},
-	}
+	opts := &openapi3filter.Options{}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			route, ok := routes[c.Request().Method+" "+c.Path()]
+			sr, ok := routes[routeKey{c.Request().Method, c.Path()}]
 			if !ok {
+				return next(c)
+			}
+			if _, ok := principalFrom(c.Request().Context()); !ok {
+				return newAPIError(http.StatusUnauthorized, "missing credentials")
+			}
+			if !sr.validate {
 				return next(c)
 			}
 			// Decode exactly as the generated wrapper does: echo routes on the
 			// raw path when there is one, and then the values are still escaped.
 			escaped := c.Request().URL.RawPath != ""
-			params := map[string]string{}
-			for i, name := range c.ParamNames() {
-				v := c.ParamValues()[i]
-				if escaped {
-					u, err := url.PathUnescape(v)
-					if err != nil {
-						return newAPIError(http.StatusBadRequest, "invalid path parameter "+name).withDetail("bad percent-encoding")
+			var params map[string]string
+			if names := c.ParamNames(); len(names) > 0 {
+				params = make(map[string]string, len(names))
+				for i, name := range names {
+					v := c.ParamValues()[i]
+					if escaped {
+						u, err := url.PathUnescape(v)
+						if err != nil {
+							return newAPIError(http.StatusBadRequest, "invalid path parameter "+name).withDetail("bad percent-encoding")
+						}
+						v = u
 					}
-					v = u
+					params[name] = v
 				}
-				params[name] = v
 			}
 			// Query() drops what it cannot parse (a bad escape, a semicolon,
 			// pairs past net/url's limit); a value must never vanish silently.
@@ -69,28 +98,25 @@ func requestValidator(spec *openapi3.T) (echo.MiddlewareFunc, error) {
 			if err != nil {
 				return newAPIError(http.StatusBadRequest, "invalid query string").withDetail("the query string is malformed (bad percent-encoding, a semicolon, or too many parameters)")
 			}
-			if err := singleQueryValues(route, query); err != nil {
+			if err := singleQueryValues(sr.queryParams, query); err != nil {
 				return err
 			}
-			if route.Operation.RequestBody != nil {
+			if sr.route.Operation.RequestBody != nil {
 				if err := bufferUTF8Body(c.Request()); err != nil {
 					return err
 				}
 			}
 			in := &openapi3filter.RequestValidationInput{
-				Request:    c.Request(),
-				PathParams: params,
-				Route:      route,
-				Options:    opts,
+				Request:     c.Request(),
+				PathParams:  params,
+				QueryParams: query,
+				Route:       sr.route,
+				Options:     opts,
 			}
 			if err := openapi3filter.ValidateRequest(c.Request().Context(), in); err != nil {
 				var re *openapi3filter.RequestError
 				if errors.As(err, &re) {
 					return fromRequestError(re)
-				}
-				var se *openapi3filter.SecurityRequirementsError
-				if errors.As(err, &se) {
-					return newAPIError(http.StatusUnauthorized, "missing credentials")
 				}
 				return newAPIError(http.StatusBadRequest, "invalid request").withCause(err)
 			}
@@ -237,10 +263,10 @@ func repeatsKey(data []byte) bool {
 
 // singleQueryValues refuses a documented query parameter given more than
 // once (page=1&page=2): the server does not pick one.
-func singleQueryValues(route *routers.Route, query url.Values) error {
-	for _, ref := range append(route.PathItem.Parameters, route.Operation.Parameters...) {
-		if p := ref.Value; p != nil && p.In == openapi3.ParameterInQuery && len(query[p.Name]) > 1 {
-			return newAPIError(http.StatusBadRequest, "invalid query parameter "+p.Name).withDetail("must be given at most once")
+func singleQueryValues(names []string, query url.Values) error {
+	for _, name := range names {
+		if len(query[name]) > 1 {
+			return newAPIError(http.StatusBadRequest, "invalid query parameter "+name).withDetail("must be given at most once")
 		}
 	}
 	return nil

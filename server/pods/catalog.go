@@ -1,19 +1,20 @@
 // Package pods is the fleet's pods as operators see them: RunPod's pods
 // selected by name prefix, joined with the fleet state of their backend
-// URLs, listed from a short-lived cache and restarted one at a time per pod
-// across every replica.
+// URLs, listed from a short-lived cache that is refreshed in the background,
+// described from short-lived per-pod reads, and restarted one at a time per
+// pod across every replica.
 package pods
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/threatwinds/aiadmin/clients/fleet"
 	"github.com/threatwinds/aiadmin/clients/flight"
@@ -24,6 +25,12 @@ import (
 const (
 	DefaultURLTemplate = "https://{id}.proxy.runpod.net/v1"
 	DefaultCacheTTL    = 5 * time.Second
+	// DefaultMaxStale is how old a pod list may be and still be served
+	// while RunPod is being read again or fails.
+	DefaultMaxStale = 60 * time.Second
+	// DefaultDetailCacheSize bounds the pods whose last read is kept; a
+	// fleet larger than it only loses hits.
+	DefaultDetailCacheSize = 10_000
 	// DefaultRestartLeaseTTL covers reading, stopping and resuming a pod,
 	// three RunPod calls of at most 10 s each by default, with a margin.
 	DefaultRestartLeaseTTL = 45 * time.Second
@@ -51,10 +58,17 @@ type Options struct {
 	Prefix string
 	// URLTemplate gives a pod's backend URL; "{id}" is replaced by its id.
 	URLTemplate string
-	// CacheTTL is how long a fetched pod list is served before the next
-	// list asks RunPod again.
+	// CacheTTL is how long a fetched pod list, or a pod's read, is served
+	// before RunPod is asked again.
 	CacheTTL time.Duration
-	// Now is the clock of the cache; nil means time.Now.
+	// MaxStale bounds how old RunPod's facts may be and still be served: a
+	// list older than CacheTTL is served while one refresh runs in the
+	// background, and while RunPod fails, until it is MaxStale old; past
+	// that, callers wait for RunPod. A value below CacheTTL is raised to it.
+	MaxStale time.Duration
+	// DetailCacheSize bounds the pods whose last read is kept.
+	DetailCacheSize int
+	// Now is the clock of the caches; nil means time.Now.
 	Now func() time.Time
 	// RestartLocker serialises the restarts of a pod across replicas; nil
 	// serialises them within this replica only.
@@ -67,33 +81,68 @@ type Options struct {
 	RestartLeaseTTL time.Duration
 }
 
+// Freshness says how old the RunPod facts of an answer are.
+type Freshness struct {
+	// Age is how long ago RunPod was read for them, on the catalog's clock.
+	Age time.Duration
+	// Stale is true when Age is at least the cache TTL: a refresh is running
+	// or RunPod failed, and the last answer is served until MaxStale.
+	Stale bool
+}
+
+// Page is a page of the fleet's pods.
+type Page struct {
+	Pods []Pod
+	// Total is how many pods the fleet has.
+	Total int64
+	Freshness
+}
+
 // Catalog lists, describes and restarts the fleet's pods. The pod list is
-// cached for a short TTL and concurrent fetches share one RunPod call;
-// restarts of one pod are serialised and invalidate the cache. It is safe
-// for concurrent use.
+// cached and refreshed in the background (stale-while-revalidate), pod
+// reads are cached per pod for the same TTL, and concurrent fetches of
+// either share one RunPod call; restarts of one pod are serialised and
+// invalidate both. It is safe for concurrent use.
 type Catalog struct {
 	src   Source
 	state StateReader
 	opts  Options
 	locks podLocks
 
-	// fetches shares one RunPod list call among concurrent callers; a
-	// fetch outlives the callers that gave up on it, until Close.
+	// fetches shares one RunPod list call among concurrent callers and the
+	// background refresh; a fetch outlives the callers that gave up on it,
+	// until Close. details does the same for one pod's read.
 	fetches *flight.Group[*snapshot]
-	// waiting counts the callers waiting for a list fetch, for tests.
-	waiting atomic.Int64
+	details *flight.Group[entry]
+	// waiting and readWaiting count the callers waiting for a list fetch
+	// and for a pod's read, for tests.
+	waiting     atomic.Int64
+	readWaiting atomic.Int64
+	// refreshes tracks the background refreshes, so that Close waits for
+	// them.
+	refreshes sync.WaitGroup
 
 	mu sync.Mutex
 	// gen counts invalidations; a fetch begun under an older generation
 	// is handed to its waiters but never cached.
 	gen  uint64
 	snap *snapshot
+	// refreshing is true while a background refresh runs; after one fails,
+	// the next waits until retryAt, so that a failing RunPod is asked at
+	// most once per TTL on behalf of the stale list's readers.
+	refreshing bool
+	retryAt    time.Time
+	closed     bool
+	// read holds each pod's last read, stamped on the catalog's clock.
+	read *lru.Cache[string, readEntry]
 }
 
 // snapshot is one fetched, filtered and ordered pod list.
 type snapshot struct {
 	entries []entry
-	at      time.Time
+	// byID indexes entries, for a pod's read when RunPod fails.
+	byID map[string]int
+	at   time.Time
 }
 
 // New returns a catalog reading pods from src and their state from state.
@@ -104,39 +153,61 @@ func New(src Source, state StateReader, o Options) *Catalog {
 	if o.CacheTTL <= 0 {
 		o.CacheTTL = DefaultCacheTTL
 	}
+	if o.MaxStale <= 0 {
+		o.MaxStale = DefaultMaxStale
+	}
+	o.MaxStale = max(o.MaxStale, o.CacheTTL)
+	if o.DetailCacheSize <= 0 {
+		o.DetailCacheSize = DefaultDetailCacheSize
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	if o.RestartLeaseTTL <= 0 {
 		o.RestartLeaseTTL = DefaultRestartLeaseTTL
 	}
-	return &Catalog{src: src, state: state, opts: o, locks: podLocks{held: map[string]*podLock{}}, fetches: flight.NewGroup[*snapshot]()}
+	read, _ := lru.New[string, readEntry](o.DetailCacheSize) // only a size below 1 fails
+	return &Catalog{
+		src: src, state: state, opts: o, locks: podLocks{held: map[string]*podLock{}},
+		fetches: flight.NewGroup[*snapshot](), details: flight.NewGroup[entry](), read: read,
+	}
 }
 
-// Close cancels the pod-list fetches still running for callers that gave up
-// on them and waits until they have ended. A list after Close that would
-// need RunPod fails; a fresh cached list is still served.
-func (c *Catalog) Close() { c.fetches.Close() }
+// Close cancels the RunPod calls still running for callers that gave up on
+// them and the background refresh, and waits until they have ended. A call
+// after Close that would need RunPod fails; fresh cached facts are still
+// served.
+func (c *Catalog) Close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.fetches.Close()
+	c.details.Close()
+	c.refreshes.Wait()
+}
 
 // List returns the fleet's pods from offset, at most limit of them, with
-// their fleet state, and how many pods the fleet has.
-func (c *Catalog) List(ctx context.Context, offset, limit int64) ([]Pod, int64, error) {
-	snap, err := c.snapshot(ctx)
+// their fleet state, how many pods the fleet has, and how old the list is.
+func (c *Catalog) List(ctx context.Context, offset, limit int64) (Page, error) {
+	snap, fr, err := c.snapshot(ctx)
 	if err != nil {
-		return nil, 0, err
+		return Page{}, err
 	}
 	total := int64(len(snap.entries))
 	start := min(max(offset, 0), total)
 	end := min(start+max(limit, 0), total)
-	page := snap.entries[start:end]
-	return c.join(ctx, page, total)
+	pods, err := c.join(ctx, snap.entries[start:end])
+	if err != nil {
+		return Page{}, err
+	}
+	return Page{Pods: pods, Total: total, Freshness: fr}, nil
 }
 
 // join reads the fleet state of entries in one round trip.
-func (c *Catalog) join(ctx context.Context, entries []entry, total int64) ([]Pod, int64, error) {
+func (c *Catalog) join(ctx context.Context, entries []entry) ([]Pod, error) {
 	out := make([]Pod, len(entries))
 	if len(entries) == 0 {
-		return out, total, nil
+		return out, nil
 	}
 	urls := make([]string, len(entries))
 	for i, e := range entries {
@@ -144,53 +215,52 @@ func (c *Catalog) join(ctx context.Context, entries []entry, total int64) ([]Pod
 	}
 	states, err := c.state.BackendStates(ctx, urls)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: %w", ErrFleetState, err)
+		return nil, fmt.Errorf("%w: %w", ErrFleetState, err)
 	}
 	if len(states) != len(urls) {
-		return nil, 0, fmt.Errorf("%w: %d states for %d pods", ErrFleetState, len(states), len(urls))
+		return nil, fmt.Errorf("%w: %d states for %d pods", ErrFleetState, len(states), len(urls))
 	}
 	for i, e := range entries {
 		out[i] = view(e, states[i])
 	}
-	return out, total, nil
+	return out, nil
 }
 
 // Fleet returns every fleet pod from the cached list, ordered as List
-// orders them, with RunPod's facts and URL only: no fleet state is read.
-func (c *Catalog) Fleet(ctx context.Context) ([]Pod, error) {
-	snap, err := c.snapshot(ctx)
+// orders them, with RunPod's facts and URL only (no fleet state is read),
+// and how old the list is.
+func (c *Catalog) Fleet(ctx context.Context) ([]Pod, Freshness, error) {
+	snap, fr, err := c.snapshot(ctx)
 	if err != nil {
-		return nil, err
+		return nil, Freshness{}, err
 	}
 	out := make([]Pod, len(snap.entries))
 	for i, e := range snap.entries {
 		out[i] = view(e, fleet.BackendState{})
 	}
-	return out, nil
+	return out, fr, nil
 }
 
-// Get returns one fleet pod, read from RunPod now rather than from the
-// cache, with its fleet state.
-func (c *Catalog) Get(ctx context.Context, id string) (Pod, error) {
-	e, err := c.readPod(ctx, id)
-	if err != nil {
-		return Pod{}, err
-	}
-	p, _, err := c.join(ctx, []entry{e}, 1)
-	if err != nil {
-		return Pod{}, err
-	}
-	return p[0], nil
-}
+// Invalidate drops the cached pod list and every pod's last read, and makes
+// the fetches in flight uncacheable, so that the next list and reads ask
+// RunPod.
+func (c *Catalog) Invalidate() { c.invalidate("") }
 
-// Invalidate drops the cached pod list, and makes a fetch in flight
-// uncacheable, so that the next list asks RunPod.
-func (c *Catalog) Invalidate() {
+// invalidate drops the cached pod list and the last read of pod id, or of
+// every pod when id is empty. A read of id in flight is forgotten, so a
+// read that starts now asks RunPod rather than join it.
+func (c *Catalog) invalidate(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
 	c.snap = nil
 	c.fetches.Forget(listFlight)
+	if id == "" {
+		c.read.Purge()
+		return
+	}
+	c.read.Remove(id)
+	c.details.Forget(id)
 }
 
 // readPod reads one pod from RunPod and checks that it is a fleet pod.
@@ -207,64 +277,6 @@ func (c *Catalog) readPod(ctx context.Context, id string) (entry, error) {
 		return entry{}, fmt.Errorf("pod %s is outside the fleet: %w", id, ErrPodNotFound)
 	}
 	return e, nil
-}
-
-// listFlight is the singleflight key of the pod list.
-const listFlight = "list"
-
-// snapshot returns the cached pod list while it is fresh, or else fetches it,
-// sharing one RunPod call among concurrent callers. A caller whose ctx ends
-// stops waiting; the call goes on for the others.
-func (c *Catalog) snapshot(ctx context.Context) (*snapshot, error) {
-	c.mu.Lock()
-	if s := c.snap; s != nil && c.opts.Now().Sub(s.at) < c.opts.CacheTTL {
-		c.mu.Unlock()
-		return s, nil
-	}
-	gen := c.gen
-	c.mu.Unlock()
-	c.waiting.Add(1)
-	defer c.waiting.Add(-1)
-	snap, err := c.fetches.Do(ctx, listFlight, func(fctx context.Context) (*snapshot, error) {
-		return c.fetch(fctx, gen)
-	})
-	switch {
-	case errors.Is(err, flight.ErrStoppedWaiting):
-		return nil, fmt.Errorf("waiting for the pod list: %w: %w", ErrRequestTimedOut, err)
-	case errors.Is(err, flight.ErrClosed):
-		return nil, &CallError{Call: CallList, Err: errors.New("the pod catalog is closed")}
-	}
-	return snap, err
-}
-
-// fetch lists the pods, which ends within the RunPod client's timeout, and
-// caches the list unless the catalog was invalidated meanwhile.
-func (c *Catalog) fetch(ctx context.Context, gen uint64) (*snapshot, error) {
-	pods, err := c.src.ListPods(ctx)
-	if err != nil {
-		return nil, &CallError{Call: CallList, Err: err}
-	}
-	snap := c.build(pods)
-	c.mu.Lock()
-	if c.gen == gen {
-		c.snap = snap
-	}
-	c.mu.Unlock()
-	return snap, nil
-}
-
-// build selects the fleet's pods and orders them by name, then id.
-func (c *Catalog) build(pods []runpod.Pod) *snapshot {
-	s := &snapshot{entries: make([]entry, 0, len(pods)), at: c.opts.Now()}
-	for _, p := range pods {
-		if e, ok := c.entry(p); ok {
-			s.entries = append(s.entries, e)
-		}
-	}
-	slices.SortFunc(s.entries, func(a, b entry) int {
-		return cmp.Or(strings.Compare(a.pod.Name, b.pod.Name), strings.Compare(a.pod.ID, b.pod.ID))
-	})
-	return s
 }
 
 // entry derives a fleet pod's kind and URL; ok is false for a pod outside

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -92,7 +93,7 @@ func TestPodCatalogOrderPrefixAndEmptyLists(t *testing.T) {
 	ctx := t.Context()
 
 	c := New(src, state, Options{Prefix: "aiapi-dev-", URLTemplate: "http://{id}.pods.test:8000/v1"})
-	pods, total, err := c.List(ctx, 0, 10)
+	pods, total, err := listOf(c, ctx, 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +115,7 @@ func TestPodCatalogOrderPrefixAndEmptyLists(t *testing.T) {
 	}
 
 	calls := state.calls.Load()
-	pods, total, err = c.List(ctx, 1, 1)
+	pods, total, err = listOf(c, ctx, 1, 1)
 	if err != nil || len(pods) != 1 || pods[0].ID != "bbb2" || total != 3 {
 		t.Errorf("second page of one: %+v, %d, %v", pods, total, err)
 	}
@@ -122,7 +123,7 @@ func TestPodCatalogOrderPrefixAndEmptyLists(t *testing.T) {
 		t.Errorf("a page read the fleet state %d times, want once", n)
 	}
 	calls = state.calls.Load()
-	pods, total, err = c.List(ctx, 30, 10)
+	pods, total, err = listOf(c, ctx, 30, 10)
 	if err != nil || pods == nil || len(pods) != 0 || total != 3 {
 		t.Errorf("past the end: %#v, %d, %v; want an empty list", pods, total, err)
 	}
@@ -131,22 +132,23 @@ func TestPodCatalogOrderPrefixAndEmptyLists(t *testing.T) {
 	}
 
 	all := New(src, state, Options{})
-	_, total, err = all.List(ctx, 0, 1)
+	_, total, err = listOf(all, ctx, 0, 1)
 	if err != nil || total != 5 {
 		t.Errorf("empty prefix selects %d pods, want 5 (err %v)", total, err)
 	}
 
-	if _, err := c.Get(ctx, "ccc4"); !errors.Is(err, ErrPodNotFound) {
+	if _, _, err := c.Get(ctx, "ccc4"); !errors.Is(err, ErrPodNotFound) {
 		t.Errorf("pod outside the prefix: err = %v, want %v", err, ErrPodNotFound)
 	}
-	d, err := c.Get(ctx, "zzz1")
+	d, _, err := c.Get(ctx, "zzz1")
 	if err != nil || d.Kind != "vllm-a" || d.Models == nil {
 		t.Errorf("GetPod = %+v, %v", d, err)
 	}
 }
 
 // TestPodCatalogCacheExpires checks that the pod list is served from the
-// cache until its TTL passes on the catalog's clock.
+// cache until its TTL passes on the catalog's clock, and is then refreshed
+// once (in the background: each step waits for the refresh to end).
 func TestPodCatalogCacheExpires(t *testing.T) {
 	standIn := standin.NewServer(testRunPodKey, standin.DemoPods(12, "aiapi-dev")...)
 	src := newTestRunPod(t, standIn.Start(t))
@@ -154,7 +156,7 @@ func TestPodCatalogCacheExpires(t *testing.T) {
 	c := New(src, &noState{}, Options{Prefix: "aiapi-dev-", CacheTTL: 5 * time.Second, Now: clock.Now})
 	list := func() {
 		t.Helper()
-		if _, total, err := c.List(t.Context(), 0, 10); err != nil || total != 12 {
+		if _, total, err := listOf(c, t.Context(), 0, 10); err != nil || total != 12 {
 			t.Fatalf("ListPods: total %d, %v", total, err)
 		}
 	}
@@ -172,6 +174,7 @@ func TestPodCatalogCacheExpires(t *testing.T) {
 	for i, s := range steps {
 		clock.Advance(s.advance)
 		list()
+		c.refreshes.Wait()
 		if got := standIn.Calls(standin.OpMyself); got != s.want {
 			t.Errorf("step %d: %d upstream list calls, want %d", i, got, s.want)
 		}
@@ -196,41 +199,56 @@ func (g *gatedSource) ListPods(ctx context.Context) ([]runpod.Pod, error) {
 	}
 }
 
+// listOf is c.List as its page's pods and total.
+func listOf(c *Catalog, ctx context.Context, offset, limit int64) ([]Pod, int64, error) {
+	p, err := c.List(ctx, offset, limit)
+	return p.Pods, p.Total, err
+}
+
 // waiters is how many callers wait for a list fetch.
 func (c *Catalog) waiters() int { return int(c.waiting.Load()) }
 
 // TestPodCatalogCollapsesConcurrentFetches proves the singleflight alone,
 // with a clock that makes every cached list stale at once: callers that
-// arrive while a fetch is in flight share it.
+// arrive while a fetch is in flight share it. It runs in a synctest bubble:
+// synctest.Wait returns once every caller is blocked in the shared call, so
+// "every caller has joined" is a fact; a count of callers taken before they
+// reach the call would let a late one start a second call.
 func TestPodCatalogCollapsesConcurrentFetches(t *testing.T) {
-	src := &gatedSource{release: make(chan struct{}), pods: []runpod.Pod{{ID: "a1", Name: "vllm-1"}}}
-	clock := clocktest.New(time.Unix(1_700_000_000, 0))
-	c := New(src, &noState{}, Options{Now: func() time.Time { clock.Advance(time.Hour); return clock.Now() }})
+	synctest.Test(t, func(t *testing.T) {
+		src := &gatedSource{release: make(chan struct{}), pods: []runpod.Pod{{ID: "a1", Name: "vllm-1"}}}
+		clock := clocktest.New(time.Unix(1_700_000_000, 0))
+		c := New(src, &noState{}, Options{Now: func() time.Time { clock.Advance(time.Hour); return clock.Now() }})
+		defer c.Close()
 
-	const n = 200
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for range n {
-		wg.Go(func() {
-			_, total, err := c.List(t.Context(), 0, 10)
-			if err == nil && total != 1 {
-				err = errors.New("wrong total")
-			}
-			errs <- err
-		})
-	}
-	catalogEventually(t, "every caller waits for the fetch", func() bool { return c.waiters() == n })
-	close(src.release)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
+		const n = 200
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for range n {
+			wg.Go(func() {
+				_, total, err := listOf(c, context.Background(), 0, 10)
+				if err == nil && total != 1 {
+					err = errors.New("wrong total")
+				}
+				errs <- err
+			})
 		}
-	}
-	if got := src.calls.Load(); got != 1 {
-		t.Errorf("%d concurrent lists made %d upstream calls, want 1", n, got)
-	}
+		synctest.Wait()
+		if got := c.waiters(); got != n {
+			t.Fatalf("%d callers wait for the fetch, want %d", got, n)
+		}
+		close(src.release)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := src.calls.Load(); got != 1 {
+			t.Errorf("%d concurrent lists made %d upstream calls, want 1", n, got)
+		}
+	})
 }
 
 // TestPodCatalogWaiterGivesUp checks that a caller whose context ends stops
@@ -241,9 +259,9 @@ func TestPodCatalogWaiterGivesUp(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	gaveUp := make(chan error, 1)
-	go func() { _, _, err := c.List(ctx, 0, 10); gaveUp <- err }()
+	go func() { _, _, err := listOf(c, ctx, 0, 10); gaveUp <- err }()
 	stayed := make(chan error, 1)
-	go func() { _, _, err := c.List(t.Context(), 0, 10); stayed <- err }()
+	go func() { _, _, err := listOf(c, t.Context(), 0, 10); stayed <- err }()
 	catalogEventually(t, "both callers wait", func() bool { return c.waiters() == 2 })
 	cancel()
 	if err := <-gaveUp; !errors.Is(err, context.Canceled) || !errors.Is(err, ErrRequestTimedOut) {
@@ -253,7 +271,7 @@ func TestPodCatalogWaiterGivesUp(t *testing.T) {
 	if err := <-stayed; err != nil {
 		t.Errorf("the other caller got %v", err)
 	}
-	if _, _, err := c.List(t.Context(), 0, 10); err != nil || src.calls.Load() != 1 {
+	if _, _, err := listOf(c, t.Context(), 0, 10); err != nil || src.calls.Load() != 1 {
 		t.Errorf("after the fetch: %v, %d calls; want the cached list", err, src.calls.Load())
 	}
 }
@@ -264,14 +282,14 @@ func TestPodCatalogInvalidateDuringFetch(t *testing.T) {
 	src := &gatedSource{release: make(chan struct{}), pods: []runpod.Pod{{ID: "a1", Name: "vllm-1"}}}
 	c := New(src, &noState{}, Options{})
 	done := make(chan error, 1)
-	go func() { _, _, err := c.List(t.Context(), 0, 10); done <- err }()
+	go func() { _, _, err := listOf(c, t.Context(), 0, 10); done <- err }()
 	catalogEventually(t, "the fetch starts", func() bool { return c.waiters() == 1 })
 	c.Invalidate()
 	close(src.release)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := c.List(t.Context(), 0, 10); err != nil {
+	if _, _, err := listOf(c, t.Context(), 0, 10); err != nil {
 		t.Fatal(err)
 	}
 	if got := src.calls.Load(); got != 2 {
@@ -384,7 +402,7 @@ func TestListWhoseContextEndsWhileWaitingIs503(t *testing.T) {
 	c := New(src, &noState{}, Options{})
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
-	_, _, err := c.List(ctx, 0, 10)
+	_, _, err := listOf(c, ctx, 0, 10)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("ListPods: %v, want %v", err, context.DeadlineExceeded)
 	}
@@ -409,7 +427,7 @@ func TestPodCatalogCloseEndsAbandonedFetches(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
-	if _, _, err := c.List(ctx, 0, 10); !errors.Is(err, ErrRequestTimedOut) {
+	if _, _, err := listOf(c, ctx, 0, 10); !errors.Is(err, ErrRequestTimedOut) {
 		t.Fatalf("the caller that gave up got %v, want %v", err, ErrRequestTimedOut)
 	}
 	catalogEventually(t, "the fetch reaches RunPod", func() bool { return standIn.Calls(standin.OpMyself) == 1 })
@@ -421,7 +439,7 @@ func TestPodCatalogCloseEndsAbandonedFetches(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Close did not end the fetch RunPod holds for a minute")
 	}
-	if _, _, err := c.List(t.Context(), 0, 10); !errors.Is(err, ErrRunPod) {
+	if _, _, err := listOf(c, t.Context(), 0, 10); !errors.Is(err, ErrRunPod) {
 		t.Errorf("a list after Close got %v, want %v", err, ErrRunPod)
 	}
 	if n := standIn.Calls(standin.OpMyself); n != 1 {

@@ -41,7 +41,7 @@ var _ RestartLocker = (*fleet.Store)(nil)
 // read, the calls run to the end even if ctx is cancelled, so a pod is never
 // left stopped because its caller went away; each call is bounded by the
 // RunPod client's timeout. Any attempt to stop the pod invalidates the
-// cached list.
+// cached list and the pod's last read.
 func (c *Catalog) Restart(ctx context.Context, id string) error {
 	unlock, err := c.locks.lock(ctx, id)
 	if err != nil {
@@ -67,7 +67,7 @@ func (c *Catalog) Restart(ctx context.Context, id string) error {
 	if spot && bid <= 0 {
 		return &CallError{Call: CallGet, Err: fmt.Errorf("spot pod %s reports no cost to bid with: %w", id, ErrNotResumable)}
 	}
-	defer c.Invalidate()
+	defer c.invalidate(id)
 	if err := c.src.StopPod(ctx, id); err != nil {
 		return &CallError{Call: CallStop, Err: err}
 	}

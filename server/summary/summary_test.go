@@ -20,14 +20,14 @@ type gatedPods struct {
 	reads atomic.Int64
 }
 
-func (g *gatedPods) Fleet(ctx context.Context) ([]pods.Pod, error) {
+func (g *gatedPods) Fleet(ctx context.Context) ([]pods.Pod, pods.Freshness, error) {
 	g.reads.Add(1)
 	select {
 	case <-g.gate:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, pods.Freshness{}, ctx.Err()
 	}
-	return g.pods, nil
+	return g.pods, pods.Freshness{}, nil
 }
 
 // TestStaleSummaryIsServedWhileOneRefreshRuns checks the sharing of the
