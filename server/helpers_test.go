@@ -1,10 +1,8 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,28 +11,14 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/threatwinds/aiadmin/clients/fleet"
+	"github.com/threatwinds/aiadmin/server/contracttest"
 )
 
 // adminToken is the bearer token with ai_admin that the app tests use.
 const adminToken = "tok-admin-4b7d1e0c9a"
 
 // lockedBuffer collects log output from concurrent writers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type lockedBuffer = contracttest.LockedBuffer
 
 // bearer sets a bearer token on a generated client's requests.
 func bearer(token string) func(context.Context, *http.Request) error {
